@@ -1,0 +1,3 @@
+from evpipe.cli import main
+
+raise SystemExit(main())

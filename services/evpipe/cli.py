@@ -1,0 +1,197 @@
+"""The `evpipe` command: ingest, transform, run, status, generate, report."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import mysql.connector
+
+from evpipe import __version__
+from evpipe.db import Connection, connect, describe_error, is_unreachable, run_lock
+from evpipe.errors import DatabaseUnavailable, EvpipeError
+from evpipe.settings import DATE_FORMAT_CHOICES, Settings, load_dotenv_file
+
+log = logging.getLogger("evpipe")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="evpipe",
+        description="Load EV charging-session CSV exports into MySQL exactly once and build marts.",
+    )
+    p.add_argument("--version", action="version", version=f"evpipe {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_input(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--input", type=Path, help="folder of CSV exports (default: EVPIPE_INPUT_DIR "
+                        "or data/incoming)")
+        sp.add_argument("--date-format", choices=DATE_FORMAT_CHOICES,
+                        help="timestamp layout of the files (default: EVPIPE_DATE_FORMAT or auto)")
+        sp.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+
+    with_input(sub.add_parser("ingest", help="load new CSV rows into raw_data"))
+    t = sub.add_parser("transform", help="rebuild rollups and marts with SQL")
+    t.add_argument("--full", action="store_true", help="rebuild everything from raw_data")
+    r = sub.add_parser("run", help="ingest, then transform (what the worker container runs)")
+    with_input(r)
+    s = sub.add_parser("status", help="recent runs, watermark, freshness, row counts")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--runs", type=int, default=5, help="how many recent runs to show")
+    g = sub.add_parser("generate", help="write realistic sample sessions in the input format")
+    g.add_argument("--rows", type=int, required=True)
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--out", type=Path, required=True, help="output file (.csv or .csv.gz)")
+    g.add_argument("--flawed-share", type=float, default=0.01,
+                   help="share of deliberately flawed rows (default 0.01)")
+    g.add_argument("--append", action="store_true", help="append new, later sessions to --out")
+    rep = sub.add_parser("report", help="render KPIs and the five classic charts to PNG files")
+    rep.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
+    return p
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("mysql.connector").setLevel(logging.WARNING)
+
+
+def _open(settings: Settings) -> Connection:
+    from evpipe.schema import ensure_schema
+
+    conn = connect(settings)
+    ensure_schema(conn)
+    return conn
+
+
+def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int:
+    from evpipe.ingest import ingest
+    from evpipe.profile import load_profile
+    from evpipe.progress import Progress
+    from evpipe.reader import env_chunk_bytes
+    from evpipe.runs import finish_run, start_run
+    from evpipe.transform import run_transforms
+
+    profile = load_profile()
+    conn = _open(settings)
+    with run_lock(conn, settings):
+        run = start_run(conn, command, str(settings.input_dir) if command != "transform" else None)
+        with conn.cursor() as cur:
+            cur.execute("INSERT IGNORE INTO pipeline_metadata (dataset_name) VALUES (%s)",
+                        (profile.dataset,))
+        conn.commit()
+        try:
+            if command in ("ingest", "run"):
+                log.info("run #%d: ingesting %s", run.run_id, settings.input_dir)
+                progress = Progress(enabled=not getattr(args, "no_progress", False))
+                with run.stage("ingest"):
+                    ingest(conn, run, settings.input_dir, profile, date_format=settings.date_format,
+                           chunk_bytes=env_chunk_bytes(settings.chunk_rows), progress=progress)
+            if command in ("transform", "run"):
+                with run.stage("transform"):
+                    result = run_transforms(conn, full=getattr(args, "full", False))
+                log.info("transform complete (%s)", result.mode)
+        except BaseException as err:
+            message = _message(err, settings)
+            _record_failure(conn, settings, run, message)
+            raise
+        status = "partial" if run.problems else "success"
+        finish_run(conn, run, status, "; ".join(run.problems) or None)
+    c, w = run.counts, run.warnings
+    log.info(
+        "run #%d %s: files %d seen, %d loaded, %d unchanged/duplicate, %d refused; rows %d read, "
+        "%d inserted, %d already present, %d quarantined%s",
+        run.run_id, status, c["files_seen"], c["files_loaded"], c["files_skipped"],
+        c["files_failed"], c["rows_read"], c["rows_inserted"], c["rows_already_present"],
+        c["rows_quarantined"],
+        ("; warnings: " + ", ".join(f"{k}={v}" for k, v in sorted(w.items()))) if w else "",
+    )
+    if run.problems:
+        raise EvpipeError(
+            f"run #{run.run_id} partial: {len(run.problems)} file(s) refused: " + " | ".join(run.problems)
+        )
+    return 0
+
+
+def _message(err: BaseException, settings: Settings) -> str:
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(err, mysql.connector.Error):
+        return describe_error(err, settings)
+    return str(err) or type(err).__name__
+
+
+def _record_failure(conn: Connection, settings: Settings, run: object, message: str) -> None:
+    """Best effort: mark the run failed, on a fresh connection if the old one died."""
+    from evpipe.runs import Run, finish_run
+
+    assert isinstance(run, Run)
+    for attempt in range(2):
+        try:
+            target = conn if attempt == 0 else connect(replace(settings, connect_timeout_s=5))
+            finish_run(target, run, "failed", message)
+            return
+        except (mysql.connector.Error, EvpipeError):
+            continue
+
+
+def _status(settings: Settings, args: argparse.Namespace) -> int:
+    from evpipe import status
+
+    info = status.collect(_open(settings), limit=args.runs)
+    print(status.to_json(info) if args.json else status.to_text(info))
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from evpipe.generate import write_csv
+
+    n = write_csv(args.out, args.rows, args.seed, flawed_share=args.flawed_share, append=args.append)
+    log.info("wrote %d sessions to %s", n, args.out)
+    return 0
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from evpipe.report import render_report
+
+    for path in render_report(settings, args.out):
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    settings: Settings | None = None
+    try:
+        if args.command == "generate":
+            return _generate(args)
+        load_dotenv_file()
+        settings = Settings.from_env()
+        if getattr(args, "input", None):
+            settings = replace(settings, input_dir=args.input)
+        if getattr(args, "date_format", None):
+            settings = replace(settings, date_format=args.date_format)
+        if args.command == "status":
+            return _status(settings, args)
+        if args.command == "report":
+            return _report(settings, args)
+        return _pipeline(settings, args.command, args)
+    except EvpipeError as err:
+        print(f"evpipe: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except mysql.connector.Error as err:
+        text = describe_error(err, settings) if settings else str(err)
+        if is_unreachable(err):
+            text += " (connection lost; re-run when the database is back: nothing is loaded twice)"
+        print(f"evpipe: error: {text}", file=sys.stderr)
+        return DatabaseUnavailable.exit_code if is_unreachable(err) else 1
+    except KeyboardInterrupt:
+        print("evpipe: interrupted; re-run to continue (committed chunks are kept)", file=sys.stderr)
+        return 130

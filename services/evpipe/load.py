@@ -1,0 +1,61 @@
+"""Writes validated chunks into MySQL inside the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from functools import cache
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from evpipe.db import Connection
+from evpipe.schema import db_dir
+from evpipe.validate import Rejection
+
+
+@cache
+def load_statement() -> str:
+    text = (db_dir() / "load" / "raw_data.sql").read_text(encoding="utf-8")
+    return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("--"))
+
+
+def load_rows(conn: Connection, table: pa.Table, source_file: str, run_id: int) -> int:
+    """LOAD DATA LOCAL INFILE of a normalised CSV; returns rows inserted (duplicates skipped)."""
+    if table.num_rows == 0:
+        return 0
+    fd, path = tempfile.mkstemp(prefix="evpipe-chunk-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(include_header=False))
+        with conn.cursor() as cur:
+            cur.execute(load_statement(), (path, source_file, run_id))
+            return int(cur.rowcount)
+    finally:
+        os.unlink(path)
+
+
+def quarantine(conn: Connection, rejections: list[Rejection], source_file: str, run_id: int) -> int:
+    """Store rejected rows once each (keyed by the hash of their text); returns rows new here."""
+    if not rejections:
+        return 0
+    rows = [
+        (
+            hashlib.md5(r.raw_line.encode("utf-8"), usedforsecurity=False).digest(),
+            run_id, source_file, r.line, r.rule, r.message, r.raw_line,
+        )
+        for r in rejections
+    ]
+    added = 0
+    with conn.cursor() as cur:
+        for start in range(0, len(rows), 1000):
+            batch = rows[start : start + 1000]
+            cur.executemany(
+                "INSERT IGNORE INTO rejected_rows "
+                "(row_hash, run_id, source_file, line_number, rule, message, raw_line) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                batch,
+            )
+            added += max(int(cur.rowcount), 0)
+    return added

@@ -1,0 +1,48 @@
+"""Create or upgrade the schema from db/init/*.sql, the files the MySQL container also runs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from evpipe.db import Connection, query, split_statements
+
+log = logging.getLogger(__name__)
+
+
+def db_dir() -> Path:
+    """The repository's db/ folder (or EVPIPE_DB_DIR, as set in the container image)."""
+    env = os.environ.get("EVPIPE_DB_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "db" / "init").is_dir():
+            return parent / "db"
+    raise FileNotFoundError("cannot find the db/ folder; set EVPIPE_DB_DIR")
+
+
+def migration_files() -> list[Path]:
+    return sorted((db_dir() / "init").glob("[0-9][0-9][0-9]_*.sql"))
+
+
+def ensure_schema(conn: Connection) -> list[str]:
+    """Apply every migration not yet recorded in schema_migrations; return the versions applied."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW TABLES LIKE 'schema_migrations'")
+        known = bool(cur.fetchall())
+    done = {r[0] for r in query(conn, "SELECT version FROM schema_migrations")} if known else set()
+    applied = []
+    for path in migration_files():
+        version = path.name.split("_", 1)[0]
+        if version in done:
+            continue
+        log.info("applying schema migration %s", path.name)
+        with conn.cursor() as cur:
+            for statement in split_statements(path.read_text(encoding="utf-8")):
+                cur.execute(statement)
+            cur.execute("INSERT IGNORE INTO schema_migrations (version) VALUES (%s)", (version,))
+        conn.commit()
+        applied.append(version)
+    return applied

@@ -1,0 +1,86 @@
+"""One typed settings object, read from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evpipe.errors import ConfigError
+
+DATE_FORMAT_CHOICES = ("auto", "iso", "dayfirst", "monthfirst")
+
+
+def load_dotenv_file(path: Path = Path(".env")) -> None:
+    """Let a local .env supply variables that the real environment does not set."""
+    if not path.is_file():
+        return
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_host: str
+    db_port: int
+    db_name: str
+    db_user: str
+    db_password: str = field(repr=False)
+    input_dir: Path = Path("data/incoming")
+    date_format: str = "auto"
+    chunk_rows: int = 200_000
+    lock_timeout_s: int = 600
+    connect_timeout_s: int = 60
+
+    @property
+    def where(self) -> str:
+        """Host, port and schema for messages; never the password."""
+        return f"{self.db_user}@{self.db_host}:{self.db_port}/{self.db_name}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        missing = [n for n in ("DB_HOST", "DB_NAME", "DB_USER") if not env.get(n, "").strip()]
+        if missing:
+            raise ConfigError(
+                f"missing configuration: {', '.join(missing)} "
+                "(set them in the environment or in .env; see .env.example)"
+            )
+        if "DB_PASSWORD" not in env:
+            raise ConfigError("missing configuration: DB_PASSWORD (it may be empty, but must be set)")
+        port = _int(env, "DB_PORT", 3306, minimum=1)
+        if port > 65535:
+            raise ConfigError(f"DB_PORT must be a TCP port (1-65535), got {port}")
+        date_format = env.get("EVPIPE_DATE_FORMAT", "auto").strip().lower() or "auto"
+        if date_format not in DATE_FORMAT_CHOICES:
+            raise ConfigError(
+                f"EVPIPE_DATE_FORMAT must be one of {', '.join(DATE_FORMAT_CHOICES)}, "
+                f"got {date_format!r}"
+            )
+        return cls(
+            db_host=env["DB_HOST"].strip(),
+            db_port=port,
+            db_name=env["DB_NAME"].strip(),
+            db_user=env["DB_USER"].strip(),
+            db_password=env["DB_PASSWORD"],
+            input_dir=Path(env.get("EVPIPE_INPUT_DIR", "").strip() or "data/incoming"),
+            date_format=date_format,
+            chunk_rows=_int(env, "EVPIPE_CHUNK_ROWS", 200_000, minimum=1),
+            lock_timeout_s=_int(env, "EVPIPE_LOCK_TIMEOUT", 600),
+            connect_timeout_s=_int(env, "EVPIPE_CONNECT_TIMEOUT", 60),
+        )
