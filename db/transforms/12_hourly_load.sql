@@ -1,40 +1,60 @@
 -- builds: processed_hourly_load
 -- mode: additive
--- Each session's energy is spread evenly over the clock hours its interval overlaps, joined
--- against hour_offsets (0..79): linear in sessions x hours charged, no per-row subquery.
+-- Each session's energy is spread evenly over the clock hours its interval overlaps.
+-- Sessions are first reduced to integer seconds (since 2000-01-01) with last_n = index of the
+-- last clock hour they touch; then for each offset n in hour_offsets (0..79) an index range on
+-- last_n finds the sessions still charging n hours after their first hour. Linear in the number
+-- of (session, hour) pieces; no per-row subquery and no per-row range planning.
+DROP TEMPORARY TABLE IF EXISTS tmp_load_sessions;
+
+CREATE TEMPORARY TABLE tmp_load_sessions (
+  start_s      BIGINT       NOT NULL,
+  end_s        BIGINT       NOT NULL,
+  first_s      BIGINT       NOT NULL,
+  last_n       INT          NOT NULL,
+  energy       DOUBLE       NOT NULL,
+  location     VARCHAR(100) NOT NULL,
+  charger_type VARCHAR(40)  NOT NULL,
+  user_type    VARCHAR(40)  NOT NULL,
+  KEY ix_last_n (last_n)
+) ENGINE=InnoDB
+SELECT r.start_s, r.end_s, r.start_s - MOD(r.start_s, 3600) AS first_s,
+       GREATEST((r.end_s - (r.start_s - MOD(r.start_s, 3600)) - 1) DIV 3600, 0) AS last_n,
+       r.energy, r.location, r.charger_type, r.user_type
+FROM (
+  SELECT TIMESTAMPDIFF(SECOND, '2000-01-01', charging_start_time) AS start_s,
+         TIMESTAMPDIFF(SECOND, '2000-01-01', charging_end_time) AS end_s,
+         COALESCE(energy_consumed_kwh, 0) AS energy,
+         COALESCE(charging_station_location, 'Unknown') AS location,
+         COALESCE(charger_type, 'Unknown') AS charger_type,
+         COALESCE(user_type, 'Unknown') AS user_type
+  FROM raw_data
+  WHERE id > %(from_id)s AND id <= %(to_id)s
+) r;
+
 INSERT INTO {target} (
   load_date, hour_of_day, location, charger_type, user_type, energy_kwh, charging_hours)
-SELECT DATE(b.bucket), HOUR(b.bucket), b.location, b.charger_type, b.user_type,
-       SUM(b.energy_share), SUM(b.overlap_s) / 3600
+SELECT DATE('2000-01-01' + INTERVAL g.bucket_s SECOND),
+       HOUR('2000-01-01' + INTERVAL g.bucket_s SECOND),
+       g.location, g.charger_type, g.user_type, g.energy_sum, g.overlap_sum / 3600
 FROM (
-  SELECT s.first_hour + INTERVAL h.n HOUR AS bucket,
-         s.location, s.charger_type, s.user_type,
-         TIMESTAMPDIFF(SECOND,
-           GREATEST(s.start_t, s.first_hour + INTERVAL h.n HOUR),
-           LEAST(s.end_t, s.first_hour + INTERVAL (h.n + 1) HOUR)) AS overlap_s,
-         CASE WHEN s.total_s = 0 THEN s.energy
-              ELSE s.energy * TIMESTAMPDIFF(SECOND,
-                     GREATEST(s.start_t, s.first_hour + INTERVAL h.n HOUR),
-                     LEAST(s.end_t, s.first_hour + INTERVAL (h.n + 1) HOUR)) / s.total_s
-         END AS energy_share
+  SELECT p.bucket_s, p.location, p.charger_type, p.user_type,
+         SUM(CASE WHEN p.total_s = 0 THEN p.energy ELSE p.energy * p.overlap_s / p.total_s END)
+           AS energy_sum,
+         SUM(p.overlap_s) AS overlap_sum
   FROM (
-    SELECT charging_start_time AS start_t,
-           charging_end_time   AS end_t,
-           charging_start_time - INTERVAL MINUTE(charging_start_time) MINUTE
-                               - INTERVAL SECOND(charging_start_time) SECOND AS first_hour,
-           TIMESTAMPDIFF(SECOND, charging_start_time, charging_end_time) AS total_s,
-           COALESCE(energy_consumed_kwh, 0) AS energy,
-           COALESCE(charging_station_location, 'Unknown') AS location,
-           COALESCE(charger_type, 'Unknown') AS charger_type,
-           COALESCE(user_type, 'Unknown') AS user_type
-    FROM raw_data
-    WHERE id > %(from_id)s AND id <= %(to_id)s
-  ) s
-  JOIN hour_offsets h
-    ON s.first_hour + INTERVAL h.n HOUR < s.end_t
-    OR (h.n = 0 AND s.total_s = 0)
-) b
-GROUP BY 1, 2, 3, 4, 5
+    SELECT s.first_s + h.n * 3600 AS bucket_s,
+           LEAST(s.end_s, s.first_s + h.n * 3600 + 3600)
+             - GREATEST(s.start_s, s.first_s + h.n * 3600) AS overlap_s,
+           s.end_s - s.start_s AS total_s,
+           s.energy, s.location, s.charger_type, s.user_type
+    FROM hour_offsets h
+    STRAIGHT_JOIN tmp_load_sessions s ON s.last_n >= h.n
+  ) p
+  GROUP BY p.bucket_s, p.location, p.charger_type, p.user_type
+) g
 ON DUPLICATE KEY UPDATE
   energy_kwh     = energy_kwh + VALUES(energy_kwh),
   charging_hours = charging_hours + VALUES(charging_hours);
+
+DROP TEMPORARY TABLE tmp_load_sessions;
