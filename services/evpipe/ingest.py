@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
 from evpipe import dates
 from evpipe.db import Connection, query
 from evpipe.errors import FileRefused
-from evpipe.load import load_rows, quarantine
+from evpipe.load import discard, load_csv, quarantine, write_chunk_csv
 from evpipe.parse import parse_chunk, parse_header
 from evpipe.profile import Profile
 from evpipe.progress import Progress
-from evpipe.reader import InputFile, chunks, discover, open_stream, prepass, read_header, skip_prefix
+from evpipe.prefetch import prefetch
+from evpipe.reader import (
+    Chunk, InputFile, chunks, discover, open_stream, prepass, read_header, skip_prefix,
+)
 from evpipe.runs import Run, touch_dataset
-from evpipe.validate import validate
+from evpipe.validate import ValidChunk, validate
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +149,38 @@ def _ingest_file(conn: Connection, run: Run, f: InputFile, profile: Profile, dat
     _load_file(conn, run, f, profile, date_format, chunk_bytes, progress, resume, pre.length)
 
 
+@dataclass
+class _Prepared:
+    """A chunk parsed, validated and written as a normalised CSV, ready for LOAD DATA."""
+
+    chunk: Chunk
+    valid: ValidChunk
+    rows_read: int
+    date_kind: str | None
+    csv_path: str | None
+
+
+def _prepare(stream: BinaryIO, f: InputFile, header: list[str], mapping: dict[str, int],
+             profile: Profile, kind: str | None, run: Run, *, start_offset: int, start_line: int,
+             hasher: hashlib._Hash, chunk_bytes: int) -> Iterator[_Prepared]:
+    for chunk in chunks(stream, start_offset=start_offset, start_line=start_line, hasher=hasher,
+                        target_bytes=chunk_bytes, label=f.label):
+        with run.stage("parse"):
+            parsed = parse_chunk(chunk.data, len(header), chunk.first_line)
+            if kind is None and parsed.table.num_rows:
+                stamps = pa.concat_arrays([
+                    parsed.table.column(str(mapping[c])).combine_chunks()
+                    for c in ("charging_start_time", "charging_end_time")
+                ])
+                detection = dates.detect(stamps, f.label)
+                kind = detection.kind
+                log.info("%s: timestamps are %s (%s)", f.label, kind, detection.reason)
+        with run.stage("validate"):
+            valid = validate(parsed, mapping, profile, kind or "iso")
+            path = write_chunk_csv(valid.table)
+        yield _Prepared(chunk, valid, parsed.table.num_rows + len(parsed.bad), kind, path)
+
+
 def _load_file(conn: Connection, run: Run, f: InputFile, profile: Profile, date_format: str,
                chunk_bytes: int, progress: Progress, resume: Manifest | None, length: int) -> None:
     hasher = hashlib.sha256()
@@ -163,41 +199,36 @@ def _load_file(conn: Connection, run: Run, f: InputFile, profile: Profile, date_
         sha, consumed, last_line = hasher.hexdigest(), offset, line - 1
         task = progress.task(f.label, total=length, done=offset)
         inserted_before = run.counts["rows_inserted"]
-        for chunk in chunks(stream, start_offset=offset, start_line=line, hasher=hasher,
-                            target_bytes=chunk_bytes, label=f.label):
-            with run.stage("parse"):
-                parsed = parse_chunk(chunk.data, len(header), chunk.first_line)
-                if kind is None and parsed.table.num_rows:
-                    stamps = pa.concat_arrays([
-                        parsed.table.column(str(mapping[c])).combine_chunks()
-                        for c in ("charging_start_time", "charging_end_time")
-                    ])
-                    detection = dates.detect(stamps, f.label)
-                    kind = detection.kind
-                    log.info("%s: timestamps are %s (%s)", f.label, kind, detection.reason)
-            with run.stage("validate"):
-                valid = validate(parsed, mapping, profile, kind or "iso")
+        # Parsing and validating the next chunk overlaps with the server loading this one.
+        prepared = prefetch(_prepare(stream, f, header, mapping, profile, kind, run,
+                                     start_offset=offset, start_line=line, hasher=hasher,
+                                     chunk_bytes=chunk_bytes))
+        for item in prepared:
+            chunk, valid = item.chunk, item.valid
+            kind = item.date_kind
             with run.stage("load"):
-                inserted = load_rows(conn, valid.table, f.label, run.run_id)
+                try:
+                    inserted = load_csv(conn, item.csv_path, f.label, run.run_id)
+                finally:
+                    discard(item.csv_path)
                 quarantined = quarantine(conn, valid.rejections, f.label, run.run_id)
-                n_read = parsed.table.num_rows + len(parsed.bad)
-                rows_done += n_read
-                run.counts["rows_read"] += n_read
+                rows_done += item.rows_read
+                run.counts["rows_read"] += item.rows_read
                 run.counts["rows_inserted"] += inserted
                 run.counts["rows_already_present"] += valid.table.num_rows - inserted
                 run.counts["rows_quarantined"] += quarantined
                 run.warnings.update(valid.warnings)
+                last_line = chunk.first_line + chunk.lines - 1
                 if valid.max_start is not None:
                     touch_dataset(conn, profile.dataset, run.run_id, _py(valid.max_start))
                 save_manifest(conn, f, run, sha=chunk.prefix_sha256, consumed=chunk.end_offset,
-                              lines=chunk.first_line + chunk.lines - 1, rows=rows_done,
-                              date_format=kind, status="loading")
+                              lines=last_line, rows=rows_done, date_format=kind, status="loading")
                 run.save(conn)
                 conn.commit()
-            sha, consumed, last_line = chunk.prefix_sha256, chunk.end_offset, chunk.first_line + chunk.lines - 1
+            sha, consumed = chunk.prefix_sha256, chunk.end_offset
             task.advance_to(chunk.end_offset)
             log.debug("%s: +%d rows (%d quarantined) up to line %d", f.label, inserted,
-                      quarantined, chunk.first_line + chunk.lines - 1)
+                      quarantined, last_line)
         save_manifest(conn, f, run, sha=sha, consumed=consumed, lines=last_line, rows=rows_done,
                       date_format=kind, status="loaded")
         run.counts["files_loaded"] += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -21,19 +22,33 @@ def load_statement() -> str:
     return "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("--"))
 
 
-def load_rows(conn: Connection, table: pa.Table, source_file: str, run_id: int) -> int:
-    """LOAD DATA LOCAL INFILE of a normalised CSV; returns rows inserted (duplicates skipped)."""
+def write_chunk_csv(table: pa.Table) -> str | None:
+    """The validated rows as a CSV file for LOAD DATA; None when there is nothing to load."""
     if table.num_rows == 0:
-        return 0
+        return None
     fd, path = tempfile.mkstemp(prefix="evpipe-chunk-", suffix=".csv")
     try:
         with os.fdopen(fd, "wb") as out:
             pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(include_header=False))
-        with conn.cursor() as cur:
-            cur.execute(load_statement(), (path, source_file, run_id))
-            return int(cur.rowcount)
-    finally:
+    except BaseException:
         os.unlink(path)
+        raise
+    return path
+
+
+def discard(path: str | None) -> None:
+    if path:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def load_csv(conn: Connection, path: str | None, source_file: str, run_id: int) -> int:
+    """LOAD DATA LOCAL INFILE of a chunk file; returns rows inserted (known sessions skipped)."""
+    if path is None:
+        return 0
+    with conn.cursor() as cur:
+        cur.execute(load_statement(), (path, source_file, run_id))
+        return int(cur.rowcount)
 
 
 def quarantine(conn: Connection, rejections: list[Rejection], source_file: str, run_id: int) -> int:

@@ -1,0 +1,49 @@
+"""Run a generator one step ahead in a background thread (bounded: at most `depth` items wait)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def prefetch(source: Iterator[T], depth: int = 1) -> Iterator[T]:
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in source:
+                if not put(item):
+                    return
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            put(err)
+            return
+        put(_DONE)
+
+    thread = threading.Thread(target=work, name="evpipe-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join(timeout=30)
