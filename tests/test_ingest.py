@@ -276,3 +276,12 @@ def test_empty_input_folder_is_a_successful_run(settings, db):
     res = run_cli(settings, "run")
     assert res.returncode == 0, res.stderr
     assert last_run(db)["status"] == "success"
+
+
+def test_text_null_and_empty_cells_keep_their_meaning(settings, db):
+    rows = [factory.session(1, Vehicle_Model="NULL", Temperature_C=""),
+            factory.session(2, Vehicle_Model="", Charging_Cost_USD="0")]
+    factory.write(settings.input_dir / "nulls.csv", rows)
+    assert run_cli(settings, "ingest").returncode == 0
+    got = fetch(db, "SELECT user_id, vehicle_model, temperature_c, cost_usd FROM raw_data ORDER BY user_id")
+    assert got == [("User_1", "NULL", None, 7.75), ("User_2", None, 12.5, 0.0)]

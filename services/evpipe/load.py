@@ -16,6 +16,11 @@ from evpipe.schema import db_dir
 from evpipe.validate import Rejection
 
 
+# Strings always quoted, NULL unquoted: LOAD DATA reads an unquoted NULL as SQL NULL and a quoted
+# "NULL" as the text NULL (db/load/raw_data.sql).
+_CSV_OPTIONS = pacsv.WriteOptions(include_header=False, null_string="NULL", quoting_style="needed")
+
+
 @cache
 def load_statement() -> str:
     text = (db_dir() / "load" / "raw_data.sql").read_text(encoding="utf-8")
@@ -29,7 +34,7 @@ def write_chunk_csv(table: pa.Table) -> str | None:
     fd, path = tempfile.mkstemp(prefix="evpipe-chunk-", suffix=".csv")
     try:
         with os.fdopen(fd, "wb") as out:
-            pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(include_header=False))
+            pacsv.write_csv(table, out, write_options=_CSV_OPTIONS)
     except BaseException:
         os.unlink(path)
         raise

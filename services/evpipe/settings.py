@@ -43,7 +43,7 @@ class Settings:
     db_password: str = field(repr=False)
     input_dir: Path = Path("data/incoming")
     date_format: str = "auto"
-    chunk_rows: int = 200_000
+    chunk_rows: int = 50_000
     lock_timeout_s: int = 600
     connect_timeout_s: int = 60
 
@@ -80,7 +80,7 @@ class Settings:
             db_password=env["DB_PASSWORD"],
             input_dir=Path(env.get("EVPIPE_INPUT_DIR", "").strip() or "data/incoming"),
             date_format=date_format,
-            chunk_rows=_int(env, "EVPIPE_CHUNK_ROWS", 200_000, minimum=1),
+            chunk_rows=_int(env, "EVPIPE_CHUNK_ROWS", 50_000, minimum=1),
             lock_timeout_s=_int(env, "EVPIPE_LOCK_TIMEOUT", 600),
             connect_timeout_s=_int(env, "EVPIPE_CONNECT_TIMEOUT", 60),
         )
