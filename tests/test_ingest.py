@@ -285,3 +285,14 @@ def test_text_null_and_empty_cells_keep_their_meaning(settings, db):
     assert run_cli(settings, "ingest").returncode == 0
     got = fetch(db, "SELECT user_id, vehicle_model, temperature_c, cost_usd FROM raw_data ORDER BY user_id")
     assert got == [("User_1", "NULL", None, 7.75), ("User_2", None, 12.5, 0.0)]
+
+
+def test_gzip_export_that_grows_by_a_new_member_is_resumed(settings, db):
+    path = settings.input_dir / "export.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
+        f.write(factory.csv_text([factory.session(i) for i in range(30)]))
+    assert run_cli(settings, "ingest").returncode == 0
+    with gzip.open(path, "at", encoding="utf-8", newline="") as f:  # a second gzip member
+        f.write(factory.csv_text([factory.session(i) for i in range(30, 40)]).split("\n", 1)[1])
+    assert run_cli(settings, "ingest").returncode == 0
+    assert (last_run(db)["rows_read"], counts(db)) == (10, (40, 0))

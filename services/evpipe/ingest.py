@@ -25,7 +25,7 @@ from evpipe.profile import Profile
 from evpipe.progress import Progress
 from evpipe.prefetch import prefetch
 from evpipe.reader import (
-    Chunk, InputFile, chunks, discover, open_stream, prepass, read_header, skip_prefix,
+    Chunk, InputFile, PrePass, chunks, discover, open_stream, prepass, read_header,
 )
 from evpipe.runs import Run, touch_dataset
 from evpipe.validate import ValidChunk, validate
@@ -146,7 +146,7 @@ def _ingest_file(conn: Connection, run: Run, f: InputFile, profile: Profile, dat
             run.counts["files_skipped"] += 1
             log.info("%s: same content as %s, skipped", f.label, twin[0][0])
             return
-    _load_file(conn, run, f, profile, date_format, chunk_bytes, progress, resume, pre.length)
+    _load_file(conn, run, f, profile, date_format, chunk_bytes, progress, resume, pre)
 
 
 @dataclass
@@ -182,8 +182,9 @@ def _prepare(stream: BinaryIO, f: InputFile, header: list[str], mapping: dict[st
 
 
 def _load_file(conn: Connection, run: Run, f: InputFile, profile: Profile, date_format: str,
-               chunk_bytes: int, progress: Progress, resume: Manifest | None, length: int) -> None:
+               chunk_bytes: int, progress: Progress, resume: Manifest | None, pre: PrePass) -> None:
     hasher = hashlib.sha256()
+    length = pre.length
     with open_stream(f) as stream:
         header_raw = read_header(stream, f.label)
         hasher.update(header_raw)
@@ -192,7 +193,8 @@ def _load_file(conn: Connection, run: Run, f: InputFile, profile: Profile, date_
         offset, line, rows_done = len(header_raw), 2, 0
         kind = None if date_format == "auto" else date_format
         if resume:
-            skip_prefix(stream, resume.bytes_consumed - offset, hasher)
+            stream.seek(resume.bytes_consumed)  # the pre-pass verified and hashed this prefix
+            hasher = pre.prefix_hasher.copy()
             offset, line, rows_done = resume.bytes_consumed, resume.lines_consumed + 1, resume.rows_consumed
             kind = resume.date_format or kind
             log.info("%s: resuming after line %d (byte %d of %d)", f.label, line - 1, offset, length)

@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from evpipe.errors import FileRefused
 
@@ -83,6 +83,7 @@ class PrePass:
     sha256: str  # of the whole decoded stream
     length: int
     prefix_matches: bool  # the first `expected_prefix` bytes hash to the expected value
+    prefix_hasher: Any = None  # state after the prefix, so a resumed read need not hash it again
 
 
 def prepass(f: InputFile, expected_prefix: tuple[int, str] | None = None) -> PrePass:
@@ -115,7 +116,7 @@ def prepass(f: InputFile, expected_prefix: tuple[int, str] | None = None) -> Pre
         expected_prefix and pos >= prefix_len and prefix is not None
         and prefix.hexdigest() == expected_prefix[1]
     )
-    return PrePass(whole.hexdigest(), pos, matches)
+    return PrePass(whole.hexdigest(), pos, matches, prefix if matches else None)
 
 
 def _record_end(data: bytes, start: int = 0) -> int:
@@ -168,17 +169,6 @@ def chunks(
         n = piece.count(b"\n")
         yield Chunk(piece, line, n, offset, hasher.copy().hexdigest())
         line += n
-
-
-def skip_prefix(stream: BinaryIO, upto: int, hasher: hashlib._Hash) -> None:
-    """Advance the stream to offset `upto`, feeding the skipped bytes to the hasher."""
-    remaining = upto
-    while remaining > 0:
-        block = stream.read(min(BLOCK, remaining))
-        if not block:
-            break
-        hasher.update(block)
-        remaining -= len(block)
 
 
 def env_chunk_bytes(chunk_rows: int) -> int:
