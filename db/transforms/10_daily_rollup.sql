@@ -5,7 +5,7 @@ INSERT INTO {target} (
   session_date, charging_station_id, location, charger_type, user_type,
   sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions,
   duration_hours, duration_sessions, charging_hours, temperature_c, temperature_sessions)
-SELECT DATE(charging_start_time),
+SELECT SQL_BIG_RESULT DATE(charging_start_time),
        charging_station_id,
        COALESCE(charging_station_location, 'Unknown'),
        COALESCE(charger_type, 'Unknown'),

@@ -3,7 +3,7 @@
 INSERT INTO {target} (
   session_date, hour_of_day, location, charger_type, user_type,
   sessions, energy_kwh, energy_sessions)
-SELECT DATE(charging_start_time),
+SELECT SQL_BIG_RESULT DATE(charging_start_time),
        HOUR(charging_start_time),
        COALESCE(charging_station_location, 'Unknown'),
        COALESCE(charger_type, 'Unknown'),

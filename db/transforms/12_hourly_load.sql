@@ -38,7 +38,7 @@ SELECT DATE('2000-01-01' + INTERVAL g.bucket_s SECOND),
        HOUR('2000-01-01' + INTERVAL g.bucket_s SECOND),
        g.location, g.charger_type, g.user_type, g.energy_sum, g.overlap_sum / 3600
 FROM (
-  SELECT p.bucket_s, p.location, p.charger_type, p.user_type,
+  SELECT SQL_BIG_RESULT p.bucket_s, p.location, p.charger_type, p.user_type,
          SUM(CASE WHEN p.total_s = 0 THEN p.energy ELSE p.energy * p.overlap_s / p.total_s END)
            AS energy_sum,
          SUM(p.overlap_s) AS overlap_sum

@@ -76,8 +76,18 @@ def _build_new(conn: Connection, tf: TransformFile, params: dict[str, int]) -> N
     conn.commit()
 
 
+# GROUP BY over a million groups spills to disk with MariaDB's 16 MB default; MySQL 8.0's
+# TempTable engine already allows 1 GB. Session-scoped, so no server setting is needed.
+_SESSION = (
+    "SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456, "
+    "sort_buffer_size = 67108864"
+)
+
+
 def run_transforms(conn: Connection, *, full: bool = False) -> TransformResult:
     files = transform_files()
+    with conn.cursor() as cur:
+        cur.execute(_SESSION)
     additive = [t for t in files if t.mode == "additive"]
     rebuild = [t for t in files if t.mode == "rebuild"]
     to_id = int(scalar(conn, "SELECT COALESCE(MAX(id), 0) FROM raw_data"))
