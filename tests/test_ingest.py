@@ -22,7 +22,7 @@ def last_run(db) -> dict:
 
 
 def test_shared_dataset_accounted_then_rerun_and_copy_load_nothing(settings, db, shared_csv):
-    shutil.copy(shared_csv, settings.input_dir / "sessions.csv")
+    shutil.copy2(shared_csv, settings.input_dir / "sessions.csv")
     res = run_cli(settings, "run")
     assert res.returncode == 0, res.stderr
     raw, rejected = counts(db)
@@ -39,7 +39,7 @@ def test_shared_dataset_accounted_then_rerun_and_copy_load_nothing(settings, db,
     assert counts(db) == (raw, rejected)
     assert last_run(db)["rows_read"] == 0
 
-    shutil.copy(shared_csv, settings.input_dir / "sessions-copy.csv")
+    shutil.copy2(shared_csv, settings.input_dir / "sessions-copy.csv")
     assert run_cli(settings, "run").returncode == 0
     assert counts(db) == (raw, rejected)
     status = fetch(db, "SELECT status, message FROM ingested_files WHERE file_path = 'sessions-copy.csv'")

@@ -24,7 +24,7 @@ def mart_snapshot(db) -> dict[str, list]:
 
 
 def test_mart_totals_equal_raw_data_totals(settings, db, shared_csv):
-    shutil.copy(shared_csv, settings.input_dir / "s.csv")
+    shutil.copy2(shared_csv, settings.input_dir / "s.csv")
     assert run_cli(settings, "run").returncode == 0
     raw_n, raw_e, raw_c = fetch(db, "SELECT COUNT(*), SUM(energy_consumed_kwh), SUM(cost_usd) FROM raw_data")[0]
     assert one(db, "SELECT SUM(total_sessions) FROM processed_station_metrics") == raw_n

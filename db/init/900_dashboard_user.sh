@@ -5,10 +5,17 @@ if [ -z "${DASHBOARD_DB_USER:-}" ] || [ -z "${DASHBOARD_DB_PASSWORD:-}" ]; then
   echo "900_dashboard_user.sh: DASHBOARD_DB_USER / DASHBOARD_DB_PASSWORD not set; no read-only user created" >&2
   return 0 2>/dev/null || exit 0
 fi
+# SQL string literals: double backslashes and quotes, so any password works as typed.
+sql_string() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e "s/'/''/g"; }
+# In GRANT ... ON `db`.*, '_' and '%' are wildcards: escape them so the grant covers this
+# schema only (as the official image does for MYSQL_USER).
+grant_db=$(printf '%s' "${MYSQL_DATABASE}" | sed -e 's/[_%]/\\&/g' -e 's/`/``/g')
+dash_user=$(sql_string "${DASHBOARD_DB_USER}")
+dash_password=$(sql_string "${DASHBOARD_DB_PASSWORD}")
 client=$(command -v mysql || command -v mariadb)
 "$client" --protocol=socket --socket="${SOCKET:-/var/run/mysqld/mysqld.sock}" \
-  -uroot -p"${MYSQL_ROOT_PASSWORD}" <<SQL
-CREATE USER IF NOT EXISTS '${DASHBOARD_DB_USER}'@'%' IDENTIFIED BY '${DASHBOARD_DB_PASSWORD}';
-GRANT SELECT ON \`${MYSQL_DATABASE}\`.* TO '${DASHBOARD_DB_USER}'@'%';
+  -uroot --password="${MYSQL_ROOT_PASSWORD:-}" <<SQL
+CREATE USER IF NOT EXISTS '${dash_user}'@'%' IDENTIFIED BY '${dash_password}';
+GRANT SELECT ON \`${grant_db}\`.* TO '${dash_user}'@'%';
 FLUSH PRIVILEGES;
 SQL

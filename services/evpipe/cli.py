@@ -92,7 +92,8 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
                 progress = Progress(enabled=not getattr(args, "no_progress", False))
                 with run.stage("ingest"):
                     ingest(conn, run, settings.input_dir, profile, date_format=settings.date_format,
-                           chunk_bytes=env_chunk_bytes(settings.chunk_rows), progress=progress)
+                           chunk_bytes=env_chunk_bytes(settings.chunk_rows), progress=progress,
+                           settle_s=settings.settle_s)
             if command in ("transform", "run"):
                 with run.stage("transform"):
                     result = run_transforms(conn, full=getattr(args, "full", False))

@@ -26,18 +26,22 @@ _UNREACHABLE = {
     errorcode.CR_UNKNOWN_HOST,
     errorcode.CR_SERVER_GONE_ERROR,
     errorcode.CR_SERVER_LOST,
+    errorcode.CR_SERVER_LOST_EXTENDED,  # 2055: lost connection (reset by peer), e.g. a crash
     errorcode.ER_CON_COUNT_ERROR,
     errorcode.ER_SERVER_SHUTDOWN,
     1927,  # MariaDB: connection was killed
 }
 
 
+def mask(text: str, settings: Settings) -> str:
+    """The text with every occurrence of the password replaced (it may hide in DB_HOST too)."""
+    return text.replace(settings.db_password, "***") if settings.db_password else text
+
+
 def describe_error(err: Exception, settings: Settings) -> str:
     """One line for a database error, naming where it happened and never the password."""
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
-    if settings.db_password:
-        text = text.replace(settings.db_password, "***")
-    return f"database {settings.db_host}:{settings.db_port}: {text}"
+    return mask(f"database {settings.db_host}:{settings.db_port}: {text}", settings)
 
 
 def is_unreachable(err: BaseException) -> bool:
@@ -76,20 +80,25 @@ def connect(settings: Settings, *, retry: bool = True, database: bool = True) ->
                 raise DatabaseUnavailable(
                     describe_error(err, settings) + " (check DB_USER / DB_PASSWORD / DB_NAME)"
                 ) from None
-            if errorcode.ER_BAD_DB_ERROR == err.errno:
+            if err.errno == errorcode.ER_BAD_DB_ERROR:
                 raise DatabaseUnavailable(
                     describe_error(err, settings) + " (create the schema or fix DB_NAME)"
                 ) from None
-            if not is_unreachable(err) or time.monotonic() + delay > deadline:
-                raise DatabaseUnavailable(
+            remaining = deadline - time.monotonic()
+            if not is_unreachable(err) or remaining <= 0:
+                raise DatabaseUnavailable(mask(
                     f"cannot reach the database at {settings.db_host}:{settings.db_port} "
-                    f"after {settings.connect_timeout_s}s: {describe_error(err, settings)}"
-                ) from None
+                    f"after {settings.connect_timeout_s}s: {describe_error(err, settings)}",
+                    settings,
+                )) from None
+            # Keep trying for the whole budget: the last wait is cut short so that one more
+            # attempt happens at the deadline instead of giving up a backoff step early.
+            wait = min(delay, remaining)
             log.warning(
-                "database %s:%s not reachable yet (%s); retrying in %.1fs",
-                settings.db_host, settings.db_port, err.errno, delay,
+                "%s not reachable yet (%s); retrying in %.1fs",
+                mask(f"database {settings.db_host}:{settings.db_port}", settings), err.errno, wait,
             )
-            time.sleep(delay)
+            time.sleep(wait)
             delay = min(delay * 2, 8.0)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,18 @@ from evpipe.db import Connection, query
 from evpipe.errors import FileRefused
 from evpipe.load import discard, load_csv, quarantine, write_chunk_csv
 from evpipe.parse import parse_chunk, parse_header
+from evpipe.prefetch import prefetch
 from evpipe.profile import Profile
 from evpipe.progress import Progress
-from evpipe.prefetch import prefetch
 from evpipe.reader import (
-    Chunk, InputFile, PrePass, chunks, discover, open_stream, prepass, read_header,
+    Chunk,
+    InputFile,
+    PrePass,
+    chunks,
+    discover,
+    open_stream,
+    prepass,
+    read_header,
 )
 from evpipe.runs import Run, touch_dataset
 from evpipe.validate import ValidChunk, validate
@@ -75,8 +83,8 @@ def save_manifest(conn: Connection, f: InputFile, run: Run, *, sha: str, consume
 
 
 def ingest(conn: Connection, run: Run, input_dir: Path, profile: Profile, *,
-           date_format: str = "auto", chunk_bytes: int = 32 << 20,
-           progress: Progress | None = None) -> None:
+           date_format: str = "auto", chunk_bytes: int = 8 << 20,
+           progress: Progress | None = None, settle_s: float = 10.0) -> None:
     """Load every file; problems with single files are recorded in run.problems, not raised."""
     progress = progress or Progress(enabled=False)
     files, refused = discover(input_dir)
@@ -85,7 +93,7 @@ def ingest(conn: Connection, run: Run, input_dir: Path, profile: Profile, *,
         _refuse(run, f"{r.label}: {r.reason}")
     for f in files:
         try:
-            _ingest_file(conn, run, f, profile, date_format, chunk_bytes, progress)
+            _ingest_file(conn, run, f, profile, date_format, chunk_bytes, progress, settle_s)
         except FileRefused as err:
             conn.rollback()
             _refuse(run, str(err))
@@ -109,7 +117,7 @@ def _record_refusal(conn: Connection, run: Run, f: InputFile, message: str) -> N
 
 
 def _ingest_file(conn: Connection, run: Run, f: InputFile, profile: Profile, date_format: str,
-                 chunk_bytes: int, progress: Progress) -> None:
+                 chunk_bytes: int, progress: Progress, settle_s: float) -> None:
     old = Manifest.get(conn, f.label)
     if old and old.status in ("loaded", "duplicate") and (old.file_size, old.file_mtime_ns) == (
         f.size, f.mtime_ns,
@@ -146,7 +154,7 @@ def _ingest_file(conn: Connection, run: Run, f: InputFile, profile: Profile, dat
             run.counts["files_skipped"] += 1
             log.info("%s: same content as %s, skipped", f.label, twin[0][0])
             return
-    _load_file(conn, run, f, profile, date_format, chunk_bytes, progress, resume, pre)
+    _load_file(conn, run, f, profile, date_format, chunk_bytes, progress, resume, pre, settle_s)
 
 
 @dataclass
@@ -162,9 +170,9 @@ class _Prepared:
 
 def _prepare(stream: BinaryIO, f: InputFile, header: list[str], mapping: dict[str, int],
              profile: Profile, kind: str | None, run: Run, *, start_offset: int, start_line: int,
-             hasher: hashlib._Hash, chunk_bytes: int) -> Iterator[_Prepared]:
+             hasher: hashlib._Hash, chunk_bytes: int, hold: bool) -> Iterator[_Prepared]:
     for chunk in chunks(stream, start_offset=start_offset, start_line=start_line, hasher=hasher,
-                        target_bytes=chunk_bytes, label=f.label):
+                        target_bytes=chunk_bytes, label=f.label, hold_unterminated=hold):
         with run.stage("parse"):
             parsed = parse_chunk(chunk.data, len(header), chunk.first_line)
             if kind is None and parsed.table.num_rows:
@@ -182,7 +190,8 @@ def _prepare(stream: BinaryIO, f: InputFile, header: list[str], mapping: dict[st
 
 
 def _load_file(conn: Connection, run: Run, f: InputFile, profile: Profile, date_format: str,
-               chunk_bytes: int, progress: Progress, resume: Manifest | None, pre: PrePass) -> None:
+               chunk_bytes: int, progress: Progress, resume: Manifest | None, pre: PrePass,
+               settle_s: float) -> None:
     hasher = hashlib.sha256()
     length = pre.length
     with open_stream(f) as stream:
@@ -202,9 +211,12 @@ def _load_file(conn: Connection, run: Run, f: InputFile, profile: Profile, date_
         task = progress.task(f.label, total=length, done=offset)
         inserted_before = run.counts["rows_inserted"]
         # Parsing and validating the next chunk overlaps with the server loading this one.
+        # A file modified moments ago may be mid-write: its unterminated last line waits.
+        hold = time.time() - f.mtime_ns / 1e9 < settle_s
         prepared = prefetch(_prepare(stream, f, header, mapping, profile, kind, run,
                                      start_offset=offset, start_line=line, hasher=hasher,
-                                     chunk_bytes=chunk_bytes))
+                                     chunk_bytes=chunk_bytes, hold=hold),
+                            drop=lambda item: discard(item.csv_path))
         for item in prepared:
             chunk, valid = item.chunk, item.valid
             kind = item.date_kind
@@ -231,8 +243,12 @@ def _load_file(conn: Connection, run: Run, f: InputFile, profile: Profile, date_
             task.advance_to(chunk.end_offset)
             log.debug("%s: +%d rows (%d quarantined) up to line %d", f.label, inserted,
                       quarantined, last_line)
+        held = consumed < length
+        if held:
+            log.info("%s: last line has no line end and the file changed %.0fs ago; it is read "
+                     "on a later run, once complete", f.label, time.time() - f.mtime_ns / 1e9)
         save_manifest(conn, f, run, sha=sha, consumed=consumed, lines=last_line, rows=rows_done,
-                      date_format=kind, status="loaded")
+                      date_format=kind, status="loading" if held else "loaded")
         run.counts["files_loaded"] += 1
         run.save(conn)
         conn.commit()

@@ -15,7 +15,6 @@ from evpipe.db import Connection
 from evpipe.schema import db_dir
 from evpipe.validate import Rejection
 
-
 # Strings always quoted, NULL unquoted: LOAD DATA reads an unquoted NULL as SQL NULL and a quoted
 # "NULL" as the text NULL (db/load/raw_data.sql).
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False, null_string="NULL", quoting_style="needed")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(source: Iterator[T], depth: int = 1) -> Iterator[T]:
+def prefetch(source: Iterator[T], depth: int = 1,
+             drop: Callable[[T], None] | None = None) -> Iterator[T]:
+    """`drop` releases items made but never consumed (the consumer stopped early, e.g. on error)."""
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -28,6 +30,8 @@ def prefetch(source: Iterator[T], depth: int = 1) -> Iterator[T]:
         try:
             for item in source:
                 if not put(item):
+                    if drop is not None:
+                        drop(item)
                     return
         except BaseException as err:  # handed to the consumer, which re-raises it
             put(err)
@@ -47,3 +51,7 @@ def prefetch(source: Iterator[T], depth: int = 1) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=30)
+        while drop is not None and not q.empty():
+            left = q.get_nowait()
+            if left is not _DONE and not isinstance(left, BaseException):
+                drop(left)  # type: ignore[arg-type]

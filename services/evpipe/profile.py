@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 
@@ -45,6 +46,11 @@ class Profile:
             return " ".join(h.replace("\ufeff", "").split()).casefold()
 
         positions = {norm(h): i for i, h in enumerate(header)}
+        seen = Counter(norm(h) for h in header)
+        wanted = {norm(c.header) for c in self.columns} | {norm(c.name) for c in self.columns}
+        twice = sorted({h for h in header if seen[norm(h)] > 1 and norm(h) in wanted})
+        if twice:  # which of the two columns holds the data cannot be decided
+            raise FileRefused(f"{file_label}: line 1: column(s) appear twice: {', '.join(twice)}")
         mapping: dict[str, int] = {}
         missing = []
         for col in self.columns:

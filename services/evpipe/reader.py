@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import unicodedata
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,6 +60,12 @@ def discover(input_dir: Path) -> tuple[list[InputFile], list[Refusal]]:
     for entry in sorted(input_dir.iterdir(), key=lambda p: p.name):
         name = entry.name
         if name.startswith(".") or not name.lower().endswith(SUFFIXES):
+            continue
+        if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+            # undecodable bytes (surrogate escapes) cannot be stored as the file's label, and a
+            # control character would break the one-line messages; refuse the file, not the run
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            refused.append(Refusal(repr(shown)[1:-1], "name is not printable UTF-8; rename it"))
             continue
         if entry.is_symlink():
             target = entry.resolve()
@@ -131,27 +138,36 @@ def read_header(stream: BinaryIO, label: str) -> bytes:
     """The header record's raw bytes, including its newline."""
     data = b""
     while True:
-        more = stream.readline()
+        more = stream.readline(MAX_RECORD_BYTES + 1 - len(data))  # bounded: no newline, no OOM
         data += more
-        if not more or data.count(b'"') % 2 == 0:
-            break
         if len(data) > MAX_RECORD_BYTES:
             raise FileRefused(f"{label}: line 1: header is not a CSV record")
+        if not more.endswith(b"\n") or data.count(b'"') % 2 == 0:
+            break
     if not data.strip(BOM + b"\r\n\t "):
         raise FileRefused(f"{label}: line 1: empty header")
+    if b"\r" in data.rstrip(b"\r\n"):
+        # otherwise the whole file would be taken for its header and load as "0 rows"
+        raise FileRefused(
+            f"{label}: line 1: lines end with CR only (classic Mac CSV); "
+            "re-save it with LF or CRLF line ends"
+        )
     return data
 
 
 def chunks(
     stream: BinaryIO, *, start_offset: int, start_line: int, hasher: hashlib._Hash,
-    target_bytes: int, label: str,
+    target_bytes: int, label: str, hold_unterminated: bool = False,
 ) -> Iterator[Chunk]:
-    """Record-aligned chunks of about target_bytes; the hasher has seen stream[0:start_offset]."""
+    """Record-aligned chunks of about target_bytes; the hasher has seen stream[0:start_offset].
+
+    hold_unterminated: leave a last line without a newline unread (the file may still be being
+    written); it is read once the file has settled or grown."""
     offset, line, carry = start_offset, start_line, b""
     while True:
         block = stream.read(target_bytes)
         if not block:
-            if carry:  # a last record without a final newline
+            if carry and not hold_unterminated:  # a last record without a final newline
                 hasher.update(carry)
                 offset += len(carry)
                 yield Chunk(carry, line, carry.count(b"\n") + 1, offset, hasher.copy().hexdigest())

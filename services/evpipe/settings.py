@@ -46,6 +46,7 @@ class Settings:
     chunk_rows: int = 50_000
     lock_timeout_s: int = 600
     connect_timeout_s: int = 60
+    settle_s: int = 10
 
     @property
     def where(self) -> str:
@@ -83,4 +84,5 @@ class Settings:
             chunk_rows=_int(env, "EVPIPE_CHUNK_ROWS", 50_000, minimum=1),
             lock_timeout_s=_int(env, "EVPIPE_LOCK_TIMEOUT", 600),
             connect_timeout_s=_int(env, "EVPIPE_CONNECT_TIMEOUT", 60),
+            settle_s=_int(env, "EVPIPE_SETTLE_SECONDS", 10),
         )

@@ -16,10 +16,17 @@ from evpipe import dates
 from evpipe.parse import ParsedChunk, format_record
 from evpipe.profile import CANONICAL_COLUMNS, Profile
 from evpipe.rules import (
-    DURATION_TOLERANCE_HOURS, MAX_SESSION_HOURS, NON_NEGATIVE, RANGES, TIME_OF_DAY, WEEKDAYS,
+    DURATION_TOLERANCE_HOURS,
+    MAX_SESSION_HOURS,
+    NON_NEGATIVE,
+    RANGES,
+    TIME_OF_DAY,
+    WEEKDAYS,
 )  # fmt: skip
 
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+# Spellings of NaN and infinity that Arrow parses: non_finite, whatever else the column holds.
+_NON_FINITE = r"^[-+]?(inf|infinity|nan)$"
 
 
 @dataclass
@@ -51,7 +58,10 @@ def _to_float(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         values = pc.cast(nullable, pa.float64())
         bad = np.zeros(len(text), dtype=bool)
     except pa.ArrowInvalid:
-        ok = pc.fill_null(pc.match_substring_regex(nullable, _NUMBER), False)
+        ok = pc.fill_null(pc.or_(
+            pc.match_substring_regex(nullable, _NUMBER),
+            pc.match_substring_regex(nullable, _NON_FINITE, ignore_case=True),
+        ), False)
         values = pc.cast(pc.if_else(ok, nullable, pa.scalar(None, pa.string())), pa.float64())
         bad = ~ok.to_numpy(zero_copy_only=False) & ~empty
     arr = values.to_numpy(zero_copy_only=False).astype(np.float64)
