@@ -1,0 +1,1 @@
+"""The dashboard's pages; each registers itself with dash.register_page from register()."""
