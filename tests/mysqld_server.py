@@ -41,6 +41,8 @@ class PrivateServer:
         self.root = Path(tempfile.mkdtemp(prefix="evpipe-mysqld-"))
         self.datadir = self.root / "data"
         self.socket = self.root / "mysqld.sock"
+        self.tmpdir = self.root / "tmp"
+        self.tmpdir.mkdir()
         self.port = _free_port()
         self.host = "127.0.0.1"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -54,6 +56,7 @@ class PrivateServer:
             f"--datadir={self.datadir}",
             f"--socket={self.socket}",
             f"--port={self.port}",
+            f"--tmpdir={self.tmpdir}",  # parallel servers must not share (and wipe) /tmp files
             "--bind-address=127.0.0.1",
             "--local-infile=1",
             "--innodb-buffer-pool-size=256M",

@@ -62,12 +62,12 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     logging.getLogger("mysql.connector").setLevel(logging.WARNING)
 
 
-def _open(settings: Settings) -> Connection:
+def _open(settings: Settings) -> tuple[Connection, list[str]]:
+    """A connection to an up-to-date schema, and the migrations this call applied."""
     from evpipe.schema import ensure_schema
 
     conn = connect(settings)
-    ensure_schema(conn)
-    return conn
+    return conn, ensure_schema(conn)
 
 
 def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int:
@@ -79,7 +79,7 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
     from evpipe.transform import run_transforms
 
     profile = load_profile()
-    conn = _open(settings)
+    conn, migrated = _open(settings)
     with run_lock(conn, settings):
         run = start_run(conn, command, str(settings.input_dir) if command != "transform" else None)
         with conn.cursor() as cur:
@@ -96,7 +96,8 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
                            settle_s=settings.settle_s)
             if command in ("transform", "run"):
                 with run.stage("transform"):
-                    result = run_transforms(conn, full=getattr(args, "full", False))
+                    # a migration may add tables that only a full rebuild fills
+                    result = run_transforms(conn, full=getattr(args, "full", False) or bool(migrated))
                 log.info("transform complete (%s)", result.mode)
         except BaseException as err:
             message = _message(err, settings)
@@ -145,7 +146,7 @@ def _record_failure(conn: Connection, settings: Settings, run: object, message: 
 def _status(settings: Settings, args: argparse.Namespace) -> int:
     from evpipe import status
 
-    info = status.collect(_open(settings), limit=args.runs)
+    info = status.collect(_open(settings)[0], limit=args.runs)
     print(status.to_json(info) if args.json else status.to_text(info))
     return 0
 

@@ -86,9 +86,10 @@ def connect(settings: Settings, *, retry: bool = True, database: bool = True) ->
                 ) from None
             remaining = deadline - time.monotonic()
             if not is_unreachable(err) or remaining <= 0:
+                waited = f" after {settings.connect_timeout_s}s" if retry else ""
                 raise DatabaseUnavailable(mask(
-                    f"cannot reach the database at {settings.db_host}:{settings.db_port} "
-                    f"after {settings.connect_timeout_s}s: {describe_error(err, settings)}",
+                    f"cannot reach the database at {settings.db_host}:{settings.db_port}"
+                    f"{waited}: {describe_error(err, settings)}",
                     settings,
                 )) from None
             # Keep trying for the whole budget: the last wait is cut short so that one more
