@@ -220,7 +220,34 @@ check "dashboard user cannot DROP" denied "DROP TABLE raw_data"
 check "worker does not run as root" [ "$(compose run --rm --no-deps -T worker id -u | tr -d '[:space:]')" != 0 ]
 check "database port is not published" [ -z "$(docker port "$(compose ps -q db)")" ]
 
-# --- 7. a failing worker is visible, the dashboard stays up ----------------------------------
+# --- 7. security: secrets and exposure -------------------------------------------------------
+
+secrets=$(compose exec -T db sh -c 'printf "%s\n" "$MYSQL_ROOT_PASSWORD" "$MYSQL_PASSWORD" "$DASHBOARD_DB_PASSWORD"')
+app_image=$(docker inspect -f '{{.Config.Image}}' "$(compose ps -q dashboard)")
+leaks_in() { # leaks_in TEXT: fails (and says which) if TEXT contains one of the passwords
+  local s
+  while IFS= read -r s; do
+    [ -n "$s" ] && grep -qF -- "$s" <<<"$1" && { echo "    a password appears"; return 1; }
+  done <<<"$secrets"
+  return 0
+}
+post_bad_callback() { # a malformed Dash callback request; prints the raw response
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$DASHBOARD_PORT" || exit 1
+    body='{"output":"kpi-sessions.children","inputs":[{"id":"nope"'
+    printf 'POST /_dash-update-component HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' "${#body}" "$body" >&3
+    cat <&3
+  ) 2>/dev/null
+}
+check "no password in the app image's layers or config" leaks_in "$(docker history --no-trunc "$app_image"; docker image inspect "$app_image")"
+check "no password in any service's logs" leaks_in "$(compose logs --no-color 2>&1)"
+check "dashboard does not run as root" [ "$(compose exec -T dashboard id -u | tr -d '[:space:]')" != 0 ]
+check "dashboard published on 127.0.0.1 only" bash -c '! docker port "$1" | grep -v "^8050/tcp -> 127\.0\.0\.1:"' _ "$(compose ps -q dashboard)"
+check "Dash debug is off in the stack" [ "$(compose exec -T dashboard printenv DASH_DEBUG | tr -d '[:space:]')" = false ]
+bad=$(post_bad_callback)
+check "a malformed callback gets no stack trace" bash -c '! grep -qi traceback <<<"$1" && [ -n "$1" ]' _ "$bad"
+
+# --- 8. a failing worker is visible, the dashboard stays up ----------------------------------
 
 compose run --rm -T -e DB_PASSWORD=wrong-password -e EVPIPE_CONNECT_TIMEOUT=5 worker >/dev/null 2>&1
 rc=$?
