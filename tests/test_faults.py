@@ -199,22 +199,31 @@ def test_kill9_at_random_moments_then_rerun_exactly_once(settings, server, big_c
     env = {**SMALL_CHUNKS, "TMPDIR": str(chunk_dir)}
     rng = random.Random(20240601)
     # One kill during start-up (schema creation, lock, pre-pass), then five at seeded-random
-    # delays after the load of the file began ("timestamps are ..." or "resuming after line").
+    # points of the load: each kill lands once the committed rows pass a random target in its
+    # own fifth of the file, so the kills hit a load in progress however fast the machine is.
     startup_delay = rng.uniform(0.3, 1.0)
-    delays = [round(rng.uniform(0.5, 3.0), 2) for _ in range(5)]
+    targets = [int(BIG_ROWS * rng.uniform(lo, lo + 0.15)) for lo in (0.0, 0.2, 0.4, 0.55, 0.7)]
     hits, progress = [], []
-    for n, delay in enumerate([startup_delay, *delays]):
+    watcher = server.admin(settings.db_name)
+
+    def committed() -> int:
+        try:
+            rows = fetch(watcher, "SELECT COALESCE(SUM(rows_consumed), 0) FROM ingested_files")
+        except mysql.connector.ProgrammingError:  # the first run has not created the schema yet
+            return 0
+        return int(rows[0][0]) if rows else 0
+
+    for n, target in enumerate([None, *targets]):
         proc = start_cli(settings, tmp_path, "ingest", "--no-progress", **env)
-        if n:
+        if target is None:
+            time.sleep(startup_delay)
+        else:
             wait_for(
-                lambda p=proc: (
-                    re.search("timestamps are|resuming after", p.stderr)
-                    or p.popen.poll() is not None
-                ),
-                60,
-                "the load to begin",
+                lambda p=proc, t=target: committed() >= t or p.popen.poll() is not None,
+                120,
+                f"{target} rows to be committed",
+                step=0.01,
             )
-        time.sleep(delay)
         alive = proc.popen.poll() is None
         if alive:
             os.kill(proc.popen.pid, signal.SIGKILL)
@@ -224,8 +233,9 @@ def test_kill9_at_random_moments_then_rerun_exactly_once(settings, server, big_c
         assert_consistent(state)
         hits.append(alive)
         progress.append(state.raw + state.rejected)
+    watcher.close()
     assert hits[0] and progress[0] == 0, (hits, progress)
-    assert sum(hits[1:]) >= 4, (delays, hits, progress)  # kills that hit a load in progress
+    assert sum(hits[1:]) >= 4, (targets, hits, progress)  # kills that hit a load in progress
     assert progress == sorted(progress), progress  # a re-run resumes, it never goes back
     assert sum(0 < p < BIG_ROWS for p in progress) >= 2, progress
 
@@ -269,7 +279,7 @@ def test_kill9_at_random_moments_then_rerun_exactly_once(settings, server, big_c
     assert len(list(chunk_dir.glob("evpipe-chunk-*"))) == leftover_chunks  # none from a success
     print(
         f"\nkill -9: {killed} kills (start-up at {startup_delay:.2f}s; {sum(hits[1:])} during "
-        f"the load, {delays} s after it began; rows committed after each {progress}; "
+        f"the load, at committed-row targets {targets}; rows committed after each {progress}; "
         f"transform hit: {transform_hit}); {leftover_chunks} temp chunk files left"
     )
 
