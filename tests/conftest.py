@@ -17,8 +17,10 @@ import pytest
 from evpipe.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_CSV = Path(os.environ.get("EVPIPE_SHARED_DIR", ROOT.parent / "shared")) / "data" / (
-    "ev_charging_patterns.csv"
+SHARED_CSV = (
+    Path(os.environ.get("EVPIPE_SHARED_DIR", ROOT.parent / "shared"))
+    / "data"
+    / ("ev_charging_patterns.csv")
 )
 
 
@@ -32,8 +34,13 @@ class Server:
 
     def admin(self, database: str | None = None) -> Any:
         return mysql.connector.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password,
-            database=database, autocommit=True, allow_local_infile=True,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            database=database,
+            autocommit=True,
+            allow_local_infile=True,
         )
 
 
@@ -67,9 +74,15 @@ def settings(server: Server, tmp_path: Path) -> Iterator[Settings]:
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     yield Settings(
-        db_host=server.host, db_port=server.port, db_name=name, db_user=server.user,
-        db_password=server.password, input_dir=incoming, chunk_rows=50_000,
-        lock_timeout_s=30, connect_timeout_s=5,
+        db_host=server.host,
+        db_port=server.port,
+        db_name=name,
+        db_user=server.user,
+        db_password=server.password,
+        input_dir=incoming,
+        chunk_rows=50_000,
+        lock_timeout_s=30,
+        connect_timeout_s=5,
     )
     conn = server.admin()
     with conn.cursor() as cur:
@@ -98,9 +111,13 @@ def one(conn: Any, sql: str, params: Any = ()) -> Any:
 def env_for(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DB_", "EVPIPE_"))}
     env.update(
-        DB_HOST=settings.db_host, DB_PORT=str(settings.db_port), DB_NAME=settings.db_name,
-        DB_USER=settings.db_user, DB_PASSWORD=settings.db_password,
-        EVPIPE_INPUT_DIR=str(settings.input_dir), EVPIPE_CHUNK_ROWS=str(settings.chunk_rows),
+        DB_HOST=settings.db_host,
+        DB_PORT=str(settings.db_port),
+        DB_NAME=settings.db_name,
+        DB_USER=settings.db_user,
+        DB_PASSWORD=settings.db_password,
+        EVPIPE_INPUT_DIR=str(settings.input_dir),
+        EVPIPE_CHUNK_ROWS=str(settings.chunk_rows),
         EVPIPE_LOCK_TIMEOUT=str(settings.lock_timeout_s),
         EVPIPE_CONNECT_TIMEOUT=str(settings.connect_timeout_s),
     )
@@ -112,8 +129,11 @@ def run_cli(settings: Settings, *args: str, cwd: Path | None = None, **extra: st
     """Run the real `evpipe` command in a subprocess, as users and the worker container do."""
     return subprocess.run(
         [sys.executable, "-m", "evpipe", *args],
-        env=env_for(settings, **extra), capture_output=True, text=True,
-        cwd=cwd or settings.input_dir.parent, timeout=600,
+        env=env_for(settings, **extra),
+        capture_output=True,
+        text=True,
+        cwd=cwd or settings.input_dir.parent,
+        timeout=600,
     )
 
 

@@ -74,21 +74,35 @@ class PrivateServer:
     def install(self) -> None:
         install = _find("mariadb-install-db", "mysql_install_db")
         cmd = [
-            install, "--no-defaults", f"--datadir={self.datadir}",
-            "--auth-root-authentication-method=normal", "--skip-test-db",
+            install,
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
         ]
         if os.geteuid() == 0:
             cmd.append("--user=root")
         subprocess.run(cmd, check=True, capture_output=True)
 
     def start(self, timeout: float = 60) -> None:
-        self.proc = subprocess.Popen(self._args(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            self._args(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mysqld exited: {(self.root / 'error.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"mysqld exited: {(self.root / 'error.log').read_text()[-2000:]}"
+                )
             ok = subprocess.run(
-                [self.client, "--no-defaults", f"--socket={self.socket}", "-uroot", "-e", "SELECT 1"],
+                [
+                    self.client,
+                    "--no-defaults",
+                    f"--socket={self.socket}",
+                    "-uroot",
+                    "-e",
+                    "SELECT 1",
+                ],
                 capture_output=True,
             )
             if ok.returncode == 0:
@@ -104,8 +118,18 @@ class PrivateServer:
 
     def sql(self, statements: str) -> str:
         out = subprocess.run(
-            [self.client, "--no-defaults", f"--socket={self.socket}", "-uroot", "-N", "-e", statements],
-            capture_output=True, text=True, check=True,
+            [
+                self.client,
+                "--no-defaults",
+                f"--socket={self.socket}",
+                "-uroot",
+                "-N",
+                "-e",
+                statements,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return out.stdout
 

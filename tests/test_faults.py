@@ -213,7 +213,7 @@ def test_kill9_at_random_moments_then_rerun_exactly_once(settings, server, big_c
             return 0
         return int(rows[0][0]) if rows else 0
 
-    for n, target in enumerate([None, *targets]):
+    for target in [None, *targets]:
         proc = start_cli(settings, tmp_path, "ingest", "--no-progress", **env)
         if target is None:
             time.sleep(startup_delay)

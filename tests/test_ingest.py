@@ -31,7 +31,11 @@ def test_shared_dataset_accounted_then_rerun_and_copy_load_nothing(settings, db,
     assert one(db, "SELECT COUNT(*) FROM rejected_rows WHERE rule = 'out_of_range'") == rejected
     run = last_run(db)
     assert (run["status"], run["rows_read"], run["rows_inserted"], run["rows_quarantined"]) == (
-        "success", 1320, raw, rejected)
+        "success",
+        1320,
+        raw,
+        rejected,
+    )
     warnings = json.loads(run["warnings_json"])
     assert warnings["day_of_week_mismatch"] > 0 and warnings["missing_energy"] > 0
 
@@ -42,13 +46,15 @@ def test_shared_dataset_accounted_then_rerun_and_copy_load_nothing(settings, db,
     shutil.copy2(shared_csv, settings.input_dir / "sessions-copy.csv")
     assert run_cli(settings, "run").returncode == 0
     assert counts(db) == (raw, rejected)
-    status = fetch(db, "SELECT status, message FROM ingested_files WHERE file_path = 'sessions-copy.csv'")
+    status = fetch(
+        db, "SELECT status, message FROM ingested_files WHERE file_path = 'sessions-copy.csv'"
+    )
     assert status == [("duplicate", "same content as sessions.csv")]
 
 
 def test_overlapping_exports_and_repeated_rows_store_each_session_once(settings, db):
     rows = [factory.session(i) for i in range(10)]
-    factory.write(settings.input_dir / "a.csv", rows[:6] + [rows[2]])  # row 2 repeated inside a.csv
+    factory.write(settings.input_dir / "a.csv", [*rows[:6], rows[2]])  # row 2 repeated inside a.csv
     factory.write(settings.input_dir / "b.csv", rows[4:])  # overlaps a.csv on 4 and 5
     assert run_cli(settings, "ingest").returncode == 0
     assert counts(db) == (10, 0)
@@ -56,7 +62,9 @@ def test_overlapping_exports_and_repeated_rows_store_each_session_once(settings,
     run = last_run(db)
     assert (run["rows_read"], run["rows_inserted"], run["rows_already_present"]) == (13, 10, 3)
     # lineage: the first delivery wins and is recorded
-    assert fetch(db, "SELECT source_file, source_line FROM raw_data WHERE user_id = 'User_4'") == [("a.csv", 6)]
+    assert fetch(db, "SELECT source_file, source_line FROM raw_data WHERE user_id = 'User_4'") == [
+        ("a.csv", 6)
+    ]
 
 
 def test_late_rows_and_rows_tied_with_the_watermark_load(settings, db):
@@ -81,8 +89,11 @@ def test_appended_rows_are_read_alone_and_changed_files_reconciled(settings, db)
     run = last_run(db)
     assert (run["rows_read"], run["rows_inserted"]) == (50, 50)
     assert counts(db) == (250, 0)
-    assert fetch(db, "SELECT MIN(source_line), MAX(source_line) FROM raw_data WHERE run_id = %s",
-                 (run["run_id"],)) == [(202, 251)]
+    assert fetch(
+        db,
+        "SELECT MIN(source_line), MAX(source_line) FROM raw_data WHERE run_id = %s",
+        (run["run_id"],),
+    ) == [(202, 251)]
     # unchanged: nothing read
     assert run_cli(settings, "ingest").returncode == 0
     assert last_run(db)["rows_read"] == 0 and last_run(db)["files_skipped"] == 1
@@ -114,8 +125,14 @@ def test_reject_rules_quarantine_once_with_file_line_and_reason(settings, db):
     assert res.returncode == 0, res.stderr
     got = dict(fetch(db, "SELECT line_number, rule FROM rejected_rows"))
     assert got == {
-        5: "end_before_start", 6: "missing_key", 7: "non_numeric", 8: "negative_value",
-        9: "out_of_range", 10: "non_finite", 11: "bad_timestamp", 12: "missing_timestamp",
+        5: "end_before_start",
+        6: "missing_key",
+        7: "non_numeric",
+        8: "negative_value",
+        9: "out_of_range",
+        10: "non_finite",
+        11: "bad_timestamp",
+        12: "missing_timestamp",
         13: "non_finite",
     }
     msg = one(db, "SELECT message FROM rejected_rows WHERE line_number = 7")
@@ -138,7 +155,12 @@ def test_warn_rules_keep_the_row_and_count(settings, db):
         factory.session(1, Energy_Consumed_kWh=""),
         factory.session(2, Charging_Rate_kW=""),
         factory.session(3, Charging_Duration_hours="5.0"),
-        factory.session(4, Day_of_Week="Sunday" if dt.datetime(2024, 1, 1, 4).strftime("%A") != "Sunday" else "Monday"),
+        factory.session(
+            4,
+            Day_of_Week="Sunday"
+            if dt.datetime(2024, 1, 1, 4).strftime("%A") != "Sunday"
+            else "Monday",
+        ),
         factory.session(5, Time_of_Day="Evening"),  # 05:00 is Morning
         factory.session(6, Energy_Consumed_kWh="90", Battery_Capacity_kWh="60"),
     ]
@@ -146,8 +168,14 @@ def test_warn_rules_keep_the_row_and_count(settings, db):
     assert run_cli(settings, "ingest").returncode == 0
     assert counts(db) == (6, 0)
     warnings = json.loads(last_run(db)["warnings_json"])
-    for rule in ("missing_energy", "missing_rate", "duration_mismatch", "day_of_week_mismatch",
-                 "time_of_day_mismatch", "energy_above_capacity"):
+    for rule in (
+        "missing_energy",
+        "missing_rate",
+        "duration_mismatch",
+        "day_of_week_mismatch",
+        "time_of_day_mismatch",
+        "energy_above_capacity",
+    ):
         assert warnings.get(rule, 0) >= 1, rule
     assert one(db, "SELECT energy_consumed_kwh FROM raw_data WHERE user_id = 'User_1'") is None
 
@@ -168,15 +196,19 @@ def test_day_first_copy_loads_with_correct_dates(settings, db, shared_csv, tmp_p
     assert "dayfirst" in res.stderr
     got = dict(fetch(db, "SELECT user_id, charging_start_time FROM raw_data"))
     with shared_csv.open(encoding="utf-8") as src:
-        expected = {r["User ID"]: dt.datetime.strptime(r["Charging Start Time"], "%Y-%m-%d %H:%M:%S")
-                    for r in csv.DictReader(src)}
+        expected = {
+            r["User ID"]: dt.datetime.strptime(r["Charging Start Time"], "%Y-%m-%d %H:%M:%S")
+            for r in csv.DictReader(src)
+        }
     assert got and all(expected[u] == t for u, t in got.items())
     assert one(db, "SELECT date_format FROM ingested_files") == "dayfirst"
 
 
 def test_ambiguous_dates_refuse_the_file_whole_unless_overridden(settings, db):
-    rows = [factory.session(i, dt.datetime(2024, 3, 5, 1) + dt.timedelta(hours=i), fmt="%d/%m/%Y %H:%M")
-            for i in range(5)]  # all on 05/03: day and month both <= 12
+    rows = [
+        factory.session(i, dt.datetime(2024, 3, 5, 1) + dt.timedelta(hours=i), fmt="%d/%m/%Y %H:%M")
+        for i in range(5)
+    ]  # all on 05/03: day and month both <= 12
     factory.write(settings.input_dir / "ambiguous.csv", rows)
     factory.write(settings.input_dir / "fine.csv", [factory.session(100)])
     res = run_cli(settings, "run")
@@ -187,12 +219,16 @@ def test_ambiguous_dates_refuse_the_file_whole_unless_overridden(settings, db):
     assert last_run(db)["status"] == "partial"
     res = run_cli(settings, "ingest", "--date-format", "dayfirst")
     assert res.returncode == 0, res.stderr
-    assert one(db, "SELECT MIN(charging_start_time) FROM raw_data WHERE user_id = 'User_0'") == dt.datetime(2024, 3, 5, 1)
+    assert one(
+        db, "SELECT MIN(charging_start_time) FROM raw_data WHERE user_id = 'User_0'"
+    ) == dt.datetime(2024, 3, 5, 1)
 
 
 def test_date_format_from_environment(settings, db):
-    rows = [factory.session(i, dt.datetime(2024, 3, 5, 1) + dt.timedelta(hours=i), fmt="%m/%d/%Y %H:%M")
-            for i in range(3)]
+    rows = [
+        factory.session(i, dt.datetime(2024, 3, 5, 1) + dt.timedelta(hours=i), fmt="%m/%d/%Y %H:%M")
+        for i in range(3)
+    ]
     factory.write(settings.input_dir / "us.csv", rows)
     res = run_cli(settings, "ingest", EVPIPE_DATE_FORMAT="monthfirst")
     assert res.returncode == 0, res.stderr
@@ -216,9 +252,17 @@ def test_input_variants_and_bad_files_do_not_stop_good_ones(settings, db):
     assert "garbage.csv" in res.stderr and "missing_column.csv" in res.stderr
     assert "Charging Station ID" in res.stderr and "Traceback" not in res.stderr
     assert counts(db) == (9, 0)
-    assert one(db, "SELECT vehicle_model FROM raw_data WHERE user_id = 'User_1'") == rows[1]["Vehicle Model"]
-    assert one(db, "SELECT vehicle_model FROM raw_data WHERE user_id = 'User_2'") == rows[2]["Vehicle Model"]
-    assert one(db, "SELECT source_line FROM raw_data WHERE user_id = 'User_2'") == 5  # line 3 holds a newline
+    assert (
+        one(db, "SELECT vehicle_model FROM raw_data WHERE user_id = 'User_1'")
+        == rows[1]["Vehicle Model"]
+    )
+    assert (
+        one(db, "SELECT vehicle_model FROM raw_data WHERE user_id = 'User_2'")
+        == rows[2]["Vehicle Model"]
+    )
+    assert (
+        one(db, "SELECT source_line FROM raw_data WHERE user_id = 'User_2'") == 5
+    )  # line 3 holds a newline
     run = last_run(db)
     assert (run["status"], run["files_failed"], run["files_loaded"]) == ("partial", 2, 2)
     # the marts were still built from the files that loaded
@@ -226,12 +270,13 @@ def test_input_variants_and_bad_files_do_not_stop_good_ones(settings, db):
 
 
 def test_profile_maps_reordered_and_extra_columns(settings, db):
-    header = list(reversed(factory.HEADER)) + ["Operator Notes"]
+    header = [*list(reversed(factory.HEADER)), "Operator Notes"]
     rows = [dict(factory.session(i), **{"Operator Notes": "x"}) for i in range(3)]
     factory.write(settings.input_dir / "reordered.csv", rows, header=header)
     assert run_cli(settings, "ingest").returncode == 0
     assert fetch(db, "SELECT COUNT(*), MIN(user_type), MIN(charging_station_id) FROM raw_data") == [
-        (3, "Commuter", "Station_0")]
+        (3, "Commuter", "Station_0")
+    ]
 
 
 def test_run_lock_makes_a_second_run_wait_or_exit_clearly(settings, server, db):
@@ -266,7 +311,9 @@ def test_bad_config_and_unreachable_database_fail_in_one_line(settings, tmp_path
     assert res.returncode == 2 and "DB_HOST" in res.stderr and "Traceback" not in res.stderr
     res = run_cli(settings, "run", DB_PORT="notaport", cwd=tmp_path)
     assert res.returncode == 2 and "DB_PORT" in res.stderr
-    res = run_cli(settings, "run", DB_HOST="127.0.0.1", DB_PORT="1", EVPIPE_CONNECT_TIMEOUT="1", cwd=tmp_path)
+    res = run_cli(
+        settings, "run", DB_HOST="127.0.0.1", DB_PORT="1", EVPIPE_CONNECT_TIMEOUT="1", cwd=tmp_path
+    )
     assert res.returncode == 3
     assert "127.0.0.1:1" in res.stderr and "Traceback" not in res.stderr
     assert settings.db_password not in res.stderr
@@ -279,11 +326,15 @@ def test_empty_input_folder_is_a_successful_run(settings, db):
 
 
 def test_text_null_and_empty_cells_keep_their_meaning(settings, db):
-    rows = [factory.session(1, Vehicle_Model="NULL", Temperature_C=""),
-            factory.session(2, Vehicle_Model="", Charging_Cost_USD="0")]
+    rows = [
+        factory.session(1, Vehicle_Model="NULL", Temperature_C=""),
+        factory.session(2, Vehicle_Model="", Charging_Cost_USD="0"),
+    ]
     factory.write(settings.input_dir / "nulls.csv", rows)
     assert run_cli(settings, "ingest").returncode == 0
-    got = fetch(db, "SELECT user_id, vehicle_model, temperature_c, cost_usd FROM raw_data ORDER BY user_id")
+    got = fetch(
+        db, "SELECT user_id, vehicle_model, temperature_c, cost_usd FROM raw_data ORDER BY user_id"
+    )
     assert got == [("User_1", "NULL", None, 7.75), ("User_2", None, 12.5, 0.0)]
 
 

@@ -29,10 +29,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_input(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--input", type=Path, help="folder of CSV exports (default: EVPIPE_INPUT_DIR "
-                        "or data/incoming)")
-        sp.add_argument("--date-format", choices=DATE_FORMAT_CHOICES,
-                        help="timestamp layout of the files (default: EVPIPE_DATE_FORMAT or auto)")
+        sp.add_argument(
+            "--input",
+            type=Path,
+            help="folder of CSV exports (default: EVPIPE_INPUT_DIR or data/incoming)",
+        )
+        sp.add_argument(
+            "--date-format",
+            choices=DATE_FORMAT_CHOICES,
+            help="timestamp layout of the files (default: EVPIPE_DATE_FORMAT or auto)",
+        )
         sp.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
 
     with_input(sub.add_parser("ingest", help="load new CSV rows into raw_data"))
@@ -47,8 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--rows", type=int, required=True)
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--out", type=Path, required=True, help="output file (.csv or .csv.gz)")
-    g.add_argument("--flawed-share", type=float, default=0.01,
-                   help="share of deliberately flawed rows (default 0.01)")
+    g.add_argument(
+        "--flawed-share",
+        type=float,
+        default=0.01,
+        help="share of deliberately flawed rows (default 0.01)",
+    )
     g.add_argument("--append", action="store_true", help="append new, later sessions to --out")
     rep = sub.add_parser("report", help="render KPIs and the five classic charts to PNG files")
     rep.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
@@ -57,8 +67,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _setup_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%H:%M:%S",
+    )
     logging.getLogger("mysql.connector").setLevel(logging.WARNING)
 
 
@@ -83,21 +97,32 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
     with run_lock(conn, settings):
         run = start_run(conn, command, str(settings.input_dir) if command != "transform" else None)
         with conn.cursor() as cur:
-            cur.execute("INSERT IGNORE INTO pipeline_metadata (dataset_name) VALUES (%s)",
-                        (profile.dataset,))
+            cur.execute(
+                "INSERT IGNORE INTO pipeline_metadata (dataset_name) VALUES (%s)",
+                (profile.dataset,),
+            )
         conn.commit()
         try:
             if command in ("ingest", "run"):
                 log.info("run #%d: ingesting %s", run.run_id, settings.input_dir)
                 progress = Progress(enabled=not getattr(args, "no_progress", False))
                 with run.stage("ingest"):
-                    ingest(conn, run, settings.input_dir, profile, date_format=settings.date_format,
-                           chunk_bytes=env_chunk_bytes(settings.chunk_rows), progress=progress,
-                           settle_s=settings.settle_s)
+                    ingest(
+                        conn,
+                        run,
+                        settings.input_dir,
+                        profile,
+                        date_format=settings.date_format,
+                        chunk_bytes=env_chunk_bytes(settings.chunk_rows),
+                        progress=progress,
+                        settle_s=settings.settle_s,
+                    )
             if command in ("transform", "run"):
                 with run.stage("transform"):
                     # a migration may add tables that only a full rebuild fills
-                    result = run_transforms(conn, full=getattr(args, "full", False) or bool(migrated))
+                    result = run_transforms(
+                        conn, full=getattr(args, "full", False) or bool(migrated)
+                    )
                 log.info("transform complete (%s)", result.mode)
         except BaseException as err:
             message = _message(err, settings)
@@ -109,14 +134,22 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
     log.info(
         "run #%d %s: files %d seen, %d loaded, %d unchanged/duplicate, %d refused; rows %d read, "
         "%d inserted, %d already present, %d quarantined%s",
-        run.run_id, status, c["files_seen"], c["files_loaded"], c["files_skipped"],
-        c["files_failed"], c["rows_read"], c["rows_inserted"], c["rows_already_present"],
+        run.run_id,
+        status,
+        c["files_seen"],
+        c["files_loaded"],
+        c["files_skipped"],
+        c["files_failed"],
+        c["rows_read"],
+        c["rows_inserted"],
+        c["rows_already_present"],
         c["rows_quarantined"],
         ("; warnings: " + ", ".join(f"{k}={v}" for k, v in sorted(w.items()))) if w else "",
     )
     if run.problems:
         raise EvpipeError(
-            f"run #{run.run_id} partial: {len(run.problems)} file(s) refused: " + " | ".join(run.problems)
+            f"run #{run.run_id} partial: {len(run.problems)} file(s) refused: "
+            + " | ".join(run.problems)
         )
     return 0
 
@@ -154,7 +187,9 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from evpipe.generate import write_csv
 
-    n = write_csv(args.out, args.rows, args.seed, flawed_share=args.flawed_share, append=args.append)
+    n = write_csv(
+        args.out, args.rows, args.seed, flawed_share=args.flawed_share, append=args.append
+    )
     log.info("wrote %d sessions to %s", n, args.out)
     return 0
 
@@ -195,5 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"evpipe: error: {text}", file=sys.stderr)
         return DatabaseUnavailable.exit_code if is_unreachable(err) else 1
     except KeyboardInterrupt:
-        print("evpipe: interrupted; re-run to continue (committed chunks are kept)", file=sys.stderr)
+        print(
+            "evpipe: interrupted; re-run to continue (committed chunks are kept)", file=sys.stderr
+        )
         return 130

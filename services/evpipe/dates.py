@@ -106,5 +106,7 @@ def _drop_rolled_over(values: pa.Array, parsed: pa.Array, kind: str) -> pa.Array
         return parsed
     written = pc.struct_field(pc.extract_regex(pc.filter(values, suspect), _DAY[kind]), "d")
     same = pc.equal(pc.cast(written, pa.int64()), pc.day(pc.filter(parsed, suspect)))
-    ok = pc.replace_with_mask(pa.array(np.ones(len(parsed), dtype=bool)), suspect, pc.fill_null(same, False))
+    ok = pc.replace_with_mask(
+        pa.array(np.ones(len(parsed), dtype=bool)), suspect, pc.fill_null(same, False)
+    )
     return pc.if_else(ok, parsed, pa.scalar(None, parsed.type))

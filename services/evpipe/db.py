@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -87,17 +88,21 @@ def connect(settings: Settings, *, retry: bool = True, database: bool = True) ->
             remaining = deadline - time.monotonic()
             if not is_unreachable(err) or remaining <= 0:
                 waited = f" after {settings.connect_timeout_s}s" if retry else ""
-                raise DatabaseUnavailable(mask(
-                    f"cannot reach the database at {settings.db_host}:{settings.db_port}"
-                    f"{waited}: {describe_error(err, settings)}",
-                    settings,
-                )) from None
+                raise DatabaseUnavailable(
+                    mask(
+                        f"cannot reach the database at {settings.db_host}:{settings.db_port}"
+                        f"{waited}: {describe_error(err, settings)}",
+                        settings,
+                    )
+                ) from None
             # Keep trying for the whole budget: the last wait is cut short so that one more
             # attempt happens at the deadline instead of giving up a backoff step early.
             wait = min(delay, remaining)
             log.warning(
                 "%s not reachable yet (%s); retrying in %.1fs",
-                mask(f"database {settings.db_host}:{settings.db_port}", settings), err.errno, wait,
+                mask(f"database {settings.db_host}:{settings.db_port}", settings),
+                err.errno,
+                wait,
             )
             time.sleep(wait)
             delay = min(delay * 2, 8.0)
@@ -139,7 +144,8 @@ def run_lock(conn: Connection, settings: Settings) -> Iterator[None]:
             )
         log.warning(
             "another evpipe run is in progress (connection %s); waiting up to %ss",
-            holder, settings.lock_timeout_s,
+            holder,
+            settings.lock_timeout_s,
         )
         got = scalar(conn, "SELECT GET_LOCK(%s, %s)", (name, settings.lock_timeout_s))
         if got != 1:
@@ -150,10 +156,9 @@ def run_lock(conn: Connection, settings: Settings) -> Iterator[None]:
     try:
         yield
     finally:
-        try:
+        # if the connection is gone, the lock went with it
+        with contextlib.suppress(mysql.connector.Error):
             scalar(conn, "SELECT RELEASE_LOCK(%s)", (name,))
-        except mysql.connector.Error:
-            pass  # the connection is gone, and the lock with it
 
 
 def wrap_db_errors(settings: Settings, err: mysql.connector.Error) -> EvpipeError:

@@ -62,7 +62,12 @@ def quarantine(conn: Connection, rejections: list[Rejection], source_file: str, 
     rows = [
         (
             hashlib.md5(r.raw_line.encode("utf-8"), usedforsecurity=False).digest(),
-            run_id, source_file, r.line, r.rule, r.message, r.raw_line,
+            run_id,
+            source_file,
+            r.line,
+            r.rule,
+            r.message,
+            r.raw_line,
         )
         for r in rejections
     ]

@@ -11,8 +11,9 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(source: Iterator[T], depth: int = 1,
-             drop: Callable[[T], None] | None = None) -> Iterator[T]:
+def prefetch(
+    source: Iterator[T], depth: int = 1, drop: Callable[[T], None] | None = None
+) -> Iterator[T]:
     """`drop` releases items made but never consumed (the consumer stopped early, e.g. on error)."""
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()

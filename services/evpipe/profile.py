@@ -41,7 +41,9 @@ class Profile:
         return [c for c in self.columns if c.type == kind]
 
     def map_header(self, header: list[str], file_label: str) -> dict[str, int]:
-        """Canonical column -> position in the file; refuse the file if a required one is missing."""
+        """Canonical column -> position in the file; refuse the file if a required one is
+        missing."""
+
         def norm(h: str) -> str:
             return " ".join(h.replace("\ufeff", "").split()).casefold()
 
@@ -79,12 +81,17 @@ def load_profile(name: str = "ev_charging_patterns") -> Profile:
             raise ValueError(f"profile {name}: unknown canonical column {col_name}")
         cols.append(
             Column(
-                name=col_name, header=spec["header"], type=spec["type"],
-                required=bool(spec.get("required", False)), max_length=spec.get("max_length"),
+                name=col_name,
+                header=spec["header"],
+                type=spec["type"],
+                required=bool(spec.get("required", False)),
+                max_length=spec.get("max_length"),
                 scale=float(spec.get("scale", 1.0)),
             )
         )
     return Profile(
-        name=data["name"], dataset=data["dataset"],
-        timestamp_formats=tuple(data["timestamp_formats"]), columns=tuple(cols),
+        name=data["name"],
+        dataset=data["dataset"],
+        timestamp_formats=tuple(data["timestamp_formats"]),
+        columns=tuple(cols),
     )

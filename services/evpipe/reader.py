@@ -107,7 +107,9 @@ def prepass(f: InputFile, expected_prefix: tuple[int, str] | None = None) -> Pre
                 if pos == 0:
                     head = block[:8192]
                     if b"\x00" in head:
-                        raise FileRefused(f"{f.label}: binary content (NUL bytes); not a CSV text file")
+                        raise FileRefused(
+                            f"{f.label}: binary content (NUL bytes); not a CSV text file"
+                        )
                 whole.update(block)
                 if prefix is not None and pos < prefix_len:
                     prefix.update(block[: prefix_len - pos])
@@ -120,7 +122,9 @@ def prepass(f: InputFile, expected_prefix: tuple[int, str] | None = None) -> Pre
     if quotes % 2:
         raise FileRefused(f"{f.label}: unbalanced double quotes; the CSV quoting is broken")
     matches = bool(
-        expected_prefix and pos >= prefix_len and prefix is not None
+        expected_prefix
+        and pos >= prefix_len
+        and prefix is not None
         and prefix.hexdigest() == expected_prefix[1]
     )
     return PrePass(whole.hexdigest(), pos, matches, prefix if matches else None)
@@ -156,8 +160,14 @@ def read_header(stream: BinaryIO, label: str) -> bytes:
 
 
 def chunks(
-    stream: BinaryIO, *, start_offset: int, start_line: int, hasher: hashlib._Hash,
-    target_bytes: int, label: str, hold_unterminated: bool = False,
+    stream: BinaryIO,
+    *,
+    start_offset: int,
+    start_line: int,
+    hasher: hashlib._Hash,
+    target_bytes: int,
+    label: str,
+    hold_unterminated: bool = False,
 ) -> Iterator[Chunk]:
     """Record-aligned chunks of about target_bytes; the hasher has seen stream[0:start_offset].
 
@@ -176,7 +186,9 @@ def chunks(
         cut = _record_end(data)
         if cut == 0:
             if len(data) > MAX_RECORD_BYTES:
-                raise FileRefused(f"{label}: line {line}: record longer than {MAX_RECORD_BYTES} bytes")
+                raise FileRefused(
+                    f"{label}: line {line}: record longer than {MAX_RECORD_BYTES} bytes"
+                )
             carry = data
             continue
         piece, carry = data[:cut], data[cut:]

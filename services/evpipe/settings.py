@@ -63,7 +63,9 @@ class Settings:
                 "(set them in the environment or in .env; see .env.example)"
             )
         if "DB_PASSWORD" not in env:
-            raise ConfigError("missing configuration: DB_PASSWORD (it may be empty, but must be set)")
+            raise ConfigError(
+                "missing configuration: DB_PASSWORD (it may be empty, but must be set)"
+            )
         port = _int(env, "DB_PORT", 3306, minimum=1)
         if port > 65535:
             raise ConfigError(f"DB_PORT must be a TCP port (1-65535), got {port}")

@@ -36,16 +36,31 @@ def collect(conn: Connection, limit: int = 5) -> dict[str, Any]:
         "rows_quarantined", "error_message",
     )  # fmt: skip
     datasets = [
-        dict(zip(("dataset_name", "last_loaded_start_time", "last_run", "last_success_run_id",
-                  "last_success_at"), m, strict=True))
+        dict(
+            zip(
+                (
+                    "dataset_name",
+                    "last_loaded_start_time",
+                    "last_run",
+                    "last_success_run_id",
+                    "last_success_at",
+                ),
+                m,
+                strict=True,
+            )
+        )
         for m in meta
     ]
-    last_success = max((d["last_success_at"] for d in datasets if d["last_success_at"]), default=None)
+    last_success = max(
+        (d["last_success_at"] for d in datasets if d["last_success_at"]), default=None
+    )
     return {
         "now_utc": now,
         "datasets": datasets,
         "newest_session_start": newest,
-        "seconds_since_last_success": (now - last_success).total_seconds() if last_success else None,
+        "seconds_since_last_success": (now - last_success).total_seconds()
+        if last_success
+        else None,
         "row_counts": counts,
         "recent_runs": [dict(zip(run_cols, r, strict=True)) for r in runs],
     }
@@ -63,20 +78,31 @@ def to_json(info: dict[str, Any]) -> str:
 
 def to_text(info: dict[str, Any]) -> str:
     lines = []
-    for d in info["datasets"] or [{"dataset_name": "(no data loaded yet)", "last_loaded_start_time": None,
-                                   "last_success_at": None}]:
+    for d in info["datasets"] or [
+        {
+            "dataset_name": "(no data loaded yet)",
+            "last_loaded_start_time": None,
+            "last_success_at": None,
+        }
+    ]:
         lines.append(
-            f"dataset {d['dataset_name']}: newest start loaded {d['last_loaded_start_time'] or '-'}, "
+            f"dataset {d['dataset_name']}: "
+            f"newest start loaded {d['last_loaded_start_time'] or '-'}, "
             f"last successful run {d['last_success_at'] or '-'} UTC"
         )
     age = info["seconds_since_last_success"]
-    lines.append(f"freshness: last success {_age(age)} ago" if age is not None else "freshness: no successful run yet")
+    lines.append(
+        f"freshness: last success {_age(age)} ago"
+        if age is not None
+        else "freshness: no successful run yet"
+    )
     lines.append("rows: " + ", ".join(f"{k}={v}" for k, v in info["row_counts"].items()))
     lines.append("recent runs:")
     for r in info["recent_runs"]:
         took = (r["finished_at"] - r["started_at"]).total_seconds() if r["finished_at"] else None
         lines.append(
-            f"  #{r['run_id']} {r['command']:<9} {r['status']:<8} {r['started_at']:%Y-%m-%d %H:%M:%S} "
+            f"  #{r['run_id']} {r['command']:<9} {r['status']:<8} "
+            f"{r['started_at']:%Y-%m-%d %H:%M:%S} "
             f"files {r['files_loaded']}/{r['files_seen']} loaded, rows +{r['rows_inserted']} "
             f"(present {r['rows_already_present']}, quarantined {r['rows_quarantined']})"
             + (f" in {took:.1f}s" if took is not None else "")

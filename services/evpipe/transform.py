@@ -42,7 +42,9 @@ def transform_files() -> list[TransformFile]:
         builds = re.search(r"^-- builds: (\w+)\s*$", head, re.MULTILINE)
         mode = re.search(r"^-- mode: (additive|rebuild)\s*$", head, re.MULTILINE)
         if not builds or not mode:
-            raise ValueError(f"{path.name}: needs '-- builds: TABLE' and '-- mode: additive|rebuild'")
+            raise ValueError(
+                f"{path.name}: needs '-- builds: TABLE' and '-- mode: additive|rebuild'"
+            )
         out.append(TransformFile(path, builds.group(1), mode.group(1)))
     return out
 
@@ -60,8 +62,7 @@ def _swap(conn: Connection, tables: list[str], extra: tuple[str, ...] = ()) -> N
         for t in names:
             cur.execute(f"DROP TABLE IF EXISTS `{t}__old`")
         cur.execute(
-            "RENAME TABLE "
-            + ", ".join(f"`{t}` TO `{t}__old`, `{t}__new` TO `{t}`" for t in names)
+            "RENAME TABLE " + ", ".join(f"`{t}` TO `{t}__old`, `{t}__new` TO `{t}`" for t in names)
         )
         for t in names:
             cur.execute(f"DROP TABLE `{t}__old`")

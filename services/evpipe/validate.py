@@ -58,10 +58,13 @@ def _to_float(text: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         values = pc.cast(nullable, pa.float64())
         bad = np.zeros(len(text), dtype=bool)
     except pa.ArrowInvalid:
-        ok = pc.fill_null(pc.or_(
-            pc.match_substring_regex(nullable, _NUMBER),
-            pc.match_substring_regex(nullable, _NON_FINITE, ignore_case=True),
-        ), False)
+        ok = pc.fill_null(
+            pc.or_(
+                pc.match_substring_regex(nullable, _NUMBER),
+                pc.match_substring_regex(nullable, _NON_FINITE, ignore_case=True),
+            ),
+            False,
+        )
         values = pc.cast(pc.if_else(ok, nullable, pa.scalar(None, pa.string())), pa.float64())
         bad = ~ok.to_numpy(zero_copy_only=False) & ~empty
     arr = values.to_numpy(zero_copy_only=False).astype(np.float64)
@@ -85,7 +88,9 @@ class _Checks:
         self.warn.append((rule, mask))
 
 
-def validate(parsed: ParsedChunk, mapping: dict[str, int], profile: Profile, date_kind: str) -> ValidChunk:
+def validate(
+    parsed: ParsedChunk, mapping: dict[str, int], profile: Profile, date_kind: str
+) -> ValidChunk:
     table = parsed.table
     n = table.num_rows
     checks = _Checks(n)
@@ -101,8 +106,12 @@ def validate(parsed: ParsedChunk, mapping: dict[str, int], profile: Profile, dat
         if col.type == "text":
             columns[col.name] = pc.if_else(pc.equal(raw, ""), pa.scalar(None, pa.string()), raw)
             if col.max_length:
-                too_long = pc.greater(pc.utf8_length(raw), col.max_length).to_numpy(zero_copy_only=False)
-                checks.rejects("text_too_long", too_long, f"{col.name} longer than {col.max_length} characters")
+                too_long = pc.greater(pc.utf8_length(raw), col.max_length).to_numpy(
+                    zero_copy_only=False
+                )
+                checks.rejects(
+                    "text_too_long", too_long, f"{col.name} longer than {col.max_length} characters"
+                )
         elif col.type == "number":
             values, bad, nonfinite = _to_float(raw)
             values = values * col.scale if col.scale != 1.0 else values
@@ -138,28 +147,49 @@ def validate(parsed: ParsedChunk, mapping: dict[str, int], profile: Profile, dat
     checks.rejects("bad_timestamp", start_bad, ("charging_start_time", layout))
     checks.rejects("bad_timestamp", end_bad, ("charging_end_time", layout))
     both = ~np.isnat(start_np) & ~np.isnat(end_np)
-    hours = np.where(both, (end_np - start_np).astype("timedelta64[s]").astype(np.float64) / 3600, np.nan)
-    checks.rejects("end_before_start", both & (hours < 0), "charging_end_time is before charging_start_time")
-    checks.rejects("session_too_long", both & (hours > MAX_SESSION_HOURS), f"end - start exceeds {MAX_SESSION_HOURS:g} h")
+    hours = np.where(
+        both, (end_np - start_np).astype("timedelta64[s]").astype(np.float64) / 3600, np.nan
+    )
+    checks.rejects(
+        "end_before_start", both & (hours < 0), "charging_end_time is before charging_start_time"
+    )
+    checks.rejects(
+        "session_too_long",
+        both & (hours > MAX_SESSION_HOURS),
+        f"end - start exceeds {MAX_SESSION_HOURS:g} h",
+    )
 
     # warnings (on rows that are otherwise kept; counted below)
     if "energy_consumed_kwh" in numbers:
-        checks.warns("missing_energy", np.isnan(numbers["energy_consumed_kwh"]) & (pc.equal(text["energy_consumed_kwh"], "").to_numpy(zero_copy_only=False)))
+        checks.warns(
+            "missing_energy",
+            np.isnan(numbers["energy_consumed_kwh"])
+            & (pc.equal(text["energy_consumed_kwh"], "").to_numpy(zero_copy_only=False)),
+        )
     if "charging_rate_kw" in numbers:
-        checks.warns("missing_rate", pc.equal(text["charging_rate_kw"], "").to_numpy(zero_copy_only=False))
+        checks.warns(
+            "missing_rate", pc.equal(text["charging_rate_kw"], "").to_numpy(zero_copy_only=False)
+        )
     else:
         checks.warns("missing_rate", np.ones(n, dtype=bool))
     if "charging_duration_hours" in numbers:
         dur = numbers["charging_duration_hours"]
-        checks.warns("duration_mismatch", both & np.isfinite(dur) & (np.abs(dur - hours) > DURATION_TOLERANCE_HOURS))
+        checks.warns(
+            "duration_mismatch",
+            both & np.isfinite(dur) & (np.abs(dur - hours) > DURATION_TOLERANCE_HOURS),
+        )
     valid_start = ~np.isnat(start_np)
     safe_start = np.where(valid_start, start_np, np.datetime64(0, "s"))
     if "day_of_week" in text:
-        weekday = ((safe_start.astype("datetime64[D]").astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday
+        weekday = (
+            safe_start.astype("datetime64[D]").astype(np.int64) + 3
+        ) % 7  # 1970-01-01 was a Thursday
         expected = np.asarray(WEEKDAYS, dtype=object)[weekday]
         given = pc.utf8_lower(text["day_of_week"]).to_numpy(zero_copy_only=False)
         lower_expected = np.char.lower(expected.astype(str))
-        checks.warns("day_of_week_mismatch", valid_start & (given != "") & (given != lower_expected))
+        checks.warns(
+            "day_of_week_mismatch", valid_start & (given != "") & (given != lower_expected)
+        )
     if "time_of_day" in text:
         hour = (safe_start.astype(np.int64) // 3600) % 24
         bucket = np.asarray([TIME_OF_DAY[h].lower() for h in range(24)])[hour]
@@ -203,11 +233,20 @@ def validate(parsed: ParsedChunk, mapping: dict[str, int], profile: Profile, dat
 
 
 def _rejections(
-    parsed: ParsedChunk, rejected: np.ndarray, checks: _Checks, text: dict[str, pa.Array],
-    profile: Profile, mapping: dict[str, int],
+    parsed: ParsedChunk,
+    rejected: np.ndarray,
+    checks: _Checks,
+    text: dict[str, pa.Array],
+    profile: Profile,
+    mapping: dict[str, int],
 ) -> list[Rejection]:
     out = [
-        Rejection(b.line, "wrong_field_count", f"wrong number of fields: {b.reason}", format_record(b.fields))
+        Rejection(
+            b.line,
+            "wrong_field_count",
+            f"wrong number of fields: {b.reason}",
+            format_record(b.fields),
+        )
         for b in parsed.bad
     ]
     idx = np.flatnonzero(rejected)
@@ -228,5 +267,7 @@ def _rejections(
             else:
                 reasons.append(str(message))
         fields = [raw_rows[pos][str(k)] for k in range(parsed.table.num_columns)]
-        out.append(Rejection(int(parsed.lines[i]), rule, "; ".join(reasons)[:1000], format_record(fields)))
+        out.append(
+            Rejection(int(parsed.lines[i]), rule, "; ".join(reasons)[:1000], format_record(fields))
+        )
     return out
