@@ -12,7 +12,7 @@ BENCH_ARGS   ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down reload logs ps status test test-image test-unit test-e2e \
-        test-native bench lint lock clean backup
+        test-native bench bench-native lint lock clean backup
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -66,7 +66,12 @@ test-e2e: ## End-to-end test of the Docker stack (tests/e2e/test_stack.sh)
 test-native: ## pytest with .venv and local mariadb binaries (quick loop; run `make install` first)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: ## Benchmarks (bench/, python -m bench.run via .venv; e.g. BENCH_ARGS=--quick)
+bench: test-image ## Benchmark (issue 5) in the test image; e.g. make bench BENCH_ARGS='--quick'
+	mkdir -p bench/results
+	docker run --rm --init --user "$$(id -u):$$(id -g)" -v "$(CURDIR):/src" -w /src \
+	  $(TEST_IMAGE) python -m bench.run $(BENCH_ARGS)
+
+bench-native: ## Benchmark with .venv and a local mariadbd (make install first)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 lint: ## ruff check, ruff format --check, mypy (via .venv)

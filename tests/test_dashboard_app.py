@@ -212,3 +212,13 @@ def test_layout_ids_are_kebab_case_and_debug_is_off(known_app, monkeypatch):
     assert not env_flag("DASH_DEBUG")
     monkeypatch.setenv("DASH_DEBUG", "1")
     assert env_flag("DASH_DEBUG")
+
+
+def test_callbacks_are_wired_at_import_so_concurrent_first_requests_cannot_race():
+    # Dash copies the registered callbacks into callback_map on its first request, after it has
+    # already flagged itself as set up; with gunicorn threads a concurrent first request then
+    # got "Callback function not found" (HTTP 500). app.py does that first request at import.
+    from dashboard.app import app
+
+    outputs = " ".join(app.callback_map)
+    assert "kpi-sessions.children" in outputs and "data-version.data" in outputs

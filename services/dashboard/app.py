@@ -43,5 +43,11 @@ app.layout = shell.layout
 server = app.server
 server.config["PROPAGATE_EXCEPTIONS"] = False  # a failure is a plain 500, never a stack trace
 
+# Dash wires the registered callbacks into the app on its first request, and sets its "done"
+# flag before it has finished: with gunicorn threads, concurrent first requests then fail with
+# "Callback function not found". One request at import does the wiring before any client comes.
+with server.test_client() as _warm_up:
+    _warm_up.get("/_favicon.ico")
+
 if DEBUG:
     app.enable_dev_tools(debug=True, dev_tools_hot_reload=False)
