@@ -88,7 +88,6 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
     from evpipe.ingest import ingest
     from evpipe.profile import load_profile
     from evpipe.progress import Progress
-    from evpipe.reader import env_chunk_bytes
     from evpipe.runs import finish_run, start_run
     from evpipe.transform import run_transforms
 
@@ -113,7 +112,7 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
                         settings.input_dir,
                         profile,
                         date_format=settings.date_format,
-                        chunk_bytes=env_chunk_bytes(settings.chunk_rows),
+                        chunk_bytes=settings.chunk_bytes,
                         progress=progress,
                         settle_s=settings.settle_s,
                     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import unicodedata
 import zlib
 from collections.abc import Iterator
@@ -197,8 +196,3 @@ def chunks(
         n = piece.count(b"\n")
         yield Chunk(piece, line, n, offset, hasher.copy().hexdigest())
         line += n
-
-
-def env_chunk_bytes(chunk_rows: int) -> int:
-    """Chunk size in bytes from the configured row count (rows of this format are ~150 bytes)."""
-    return int(os.environ.get("EVPIPE_CHUNK_BYTES", "0")) or max(chunk_rows * 160, 1 << 16)

@@ -47,6 +47,12 @@ class Settings:
     lock_timeout_s: int = 600
     connect_timeout_s: int = 60
     settle_s: int = 10
+    chunk_bytes_override: int = 0  # EVPIPE_CHUNK_BYTES, for tests that want many small commits
+
+    @property
+    def chunk_bytes(self) -> int:
+        """Bytes per chunk: rows of this format are about 160 bytes."""
+        return self.chunk_bytes_override or max(self.chunk_rows * 160, 1 << 16)
 
     @property
     def where(self) -> str:
@@ -87,4 +93,5 @@ class Settings:
             lock_timeout_s=_int(env, "EVPIPE_LOCK_TIMEOUT", 600),
             connect_timeout_s=_int(env, "EVPIPE_CONNECT_TIMEOUT", 60),
             settle_s=_int(env, "EVPIPE_SETTLE_SECONDS", 10),
+            chunk_bytes_override=_int(env, "EVPIPE_CHUNK_BYTES", 0),
         )
