@@ -77,6 +77,9 @@ class PrivateServer:
             install,
             "--no-defaults",
             f"--datadir={self.datadir}",
+            # the bootstrap server deletes every #sql* file in its tmpdir: left at /tmp it
+            # wipes the on-disk temporary tables of any other server using /tmp
+            f"--tmpdir={self.tmpdir}",
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
         ]
