@@ -33,6 +33,8 @@ import mysql.connector
 import numpy as np
 import pytest
 
+from evpipe.db import connect, is_unreachable, scalar, wrap_db_errors
+from evpipe.errors import DatabaseUnavailable
 from evpipe.generate import flaw_kinds, write_csv
 from tests.conftest import Server, env_for, fetch, one, run_cli
 
@@ -408,6 +410,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_a_connection_cut_under_evpipe_counts_as_the_database_going_away(settings, db):
+    """A connection killed or cut while idle fails on its next use with mysql-connector's
+    "MySQL Connection not available" and no errno. It must mean "database unavailable" (exit 3,
+    re-run when it is back) like any lost connection, not a generic error (exit 1): the
+    database-restart test saw exactly that now and then."""
+    conn = connect(settings, retry=False)
+    with db.cursor() as cur:
+        cur.execute(f"KILL CONNECTION {int(conn.connection_id)}")
+    with pytest.raises(mysql.connector.Error) as raised:
+        scalar(conn, "SELECT 1")
+    assert is_unreachable(raised.value), repr(raised.value)
+    wrapped = wrap_db_errors(settings, raised.value)
+    assert isinstance(wrapped, DatabaseUnavailable) and wrapped.exit_code == 3
+    assert not is_unreachable(mysql.connector.ProgrammingError("syntax", errno=1064))
 
 
 PASSWORD = "Pw-5f3a9-distinctive"

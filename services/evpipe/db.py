@@ -45,9 +45,16 @@ def describe_error(err: Exception, settings: Settings) -> str:
     return mask(f"database {settings.db_host}:{settings.db_port}: {text}", settings)
 
 
+# mysql-connector's error, without an errno, for a connection whose socket it has already
+# dropped: what a connection killed or cut while idle (or mid-LOAD DATA) raises on its next use.
+_SOCKET_GONE = "Connection not available"
+
+
 def is_unreachable(err: BaseException) -> bool:
     return isinstance(err, mysql.connector.Error) and (
-        err.errno in _UNREACHABLE or isinstance(err, mysql.connector.InterfaceError)
+        err.errno in _UNREACHABLE
+        or isinstance(err, mysql.connector.InterfaceError)
+        or (isinstance(err, mysql.connector.OperationalError) and _SOCKET_GONE in (err.msg or ""))
     )
 
 
