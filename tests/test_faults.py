@@ -36,6 +36,7 @@ import pytest
 from evpipe.db import connect, is_unreachable, scalar, wrap_db_errors
 from evpipe.errors import DatabaseUnavailable
 from evpipe.generate import flaw_kinds, write_csv
+from evpipe.schema import ensure_schema
 from tests.conftest import Server, env_for, fetch, one, run_cli
 
 BIG_ROWS = 200_000
@@ -410,6 +411,39 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_a_chunk_that_fails_after_being_counted_is_not_in_the_run_record(
+    settings, server, db, mid_csv
+):
+    """The run's counters move with each chunk's transaction. When a chunk fails after its rows
+    were counted (here a trigger refuses its manifest update; for real, the database died at its
+    commit), the failure record written afterwards must not count them."""
+    conn = connect(settings)
+    ensure_schema(conn)
+    conn.close()
+    with db.cursor() as cur:
+        for event in ("INSERT", "UPDATE"):
+            cur.execute(
+                f"CREATE TRIGGER fail_second_chunk_{event.lower()} BEFORE {event} "
+                "ON ingested_files FOR EACH ROW IF NEW.rows_consumed > 20000 THEN "
+                "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected: second chunk fails'; "
+                "END IF"
+            )
+    shutil.copy(mid_csv, settings.input_dir / mid_csv.name)
+    res = run_cli(settings, "ingest", "--no-progress", **SMALL_CHUNKS_KW)
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert "injected: second chunk fails" in res.stderr and "Traceback" not in res.stderr
+    s = snapshot(server, settings.db_name)
+    assert 0 < s.raw < MID_ROWS, s  # the first chunk (about 13k rows) committed
+    assert_consistent(s)
+    with db.cursor() as cur:
+        cur.execute("DROP TRIGGER fail_second_chunk_insert")
+        cur.execute("DROP TRIGGER fail_second_chunk_update")
+    assert run_cli(settings, "ingest", "--no-progress", **SMALL_CHUNKS_KW).returncode == 0
+    s = snapshot(server, settings.db_name)
+    assert_consistent(s)
+    assert s.raw + s.rejected == MID_ROWS, s
 
 
 def test_a_connection_cut_under_evpipe_counts_as_the_database_going_away(settings, db):

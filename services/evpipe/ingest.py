@@ -346,7 +346,7 @@ def _load_file(
         for item in prepared:
             chunk, valid = item.chunk, item.valid
             kind = item.date_kind
-            with run.stage("load"):
+            with run.stage("load"), run.transaction(conn):
                 try:
                     inserted = load_csv(conn, item.csv_path, f.label, run.run_id)
                 finally:
@@ -372,8 +372,6 @@ def _load_file(
                     date_format=kind,
                     status="loading",
                 )
-                run.save(conn)
-                conn.commit()
             sha, consumed = chunk.prefix_sha256, chunk.end_offset
             task.advance_to(chunk.end_offset)
             log.debug(
@@ -391,20 +389,19 @@ def _load_file(
                 f.label,
                 time.time() - f.mtime_ns / 1e9,
             )
-        save_manifest(
-            conn,
-            f,
-            run,
-            sha=sha,
-            consumed=consumed,
-            lines=last_line,
-            rows=rows_done,
-            date_format=kind,
-            status="loading" if held else "loaded",
-        )
-        run.counts["files_loaded"] += 1
-        run.save(conn)
-        conn.commit()
+        with run.transaction(conn):
+            save_manifest(
+                conn,
+                f,
+                run,
+                sha=sha,
+                consumed=consumed,
+                lines=last_line,
+                rows=rows_done,
+                date_format=kind,
+                status="loading" if held else "loaded",
+            )
+            run.counts["files_loaded"] += 1
         task.finish()
         log.info(
             "%s: loaded %d new sessions", f.label, run.counts["rows_inserted"] - inserted_before

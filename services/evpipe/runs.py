@@ -35,6 +35,21 @@ class Run:
         finally:
             self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - t0, 3)
 
+    @contextmanager
+    def transaction(self, conn: Connection) -> Iterator[None]:
+        """A block whose writes and counter changes stand or fall together: the counters are
+        saved and the transaction committed at its end; if anything in it fails, the commit
+        included, the counters go back to what they were, so a failure record written later
+        never counts rows whose transaction did not commit."""
+        counts, warnings = self.counts.copy(), self.warnings.copy()
+        try:
+            yield
+            self.save(conn)
+            conn.commit()
+        except BaseException:
+            self.counts, self.warnings = counts, warnings
+            raise
+
     def save(self, conn: Connection) -> None:
         """Write the counters; called inside each chunk's transaction so they match the data."""
         sets = ", ".join(f"{c} = %s" for c in COUNTERS)
