@@ -347,3 +347,17 @@ def test_gzip_export_that_grows_by_a_new_member_is_resumed(settings, db):
         f.write(factory.csv_text([factory.session(i) for i in range(30, 40)]).split("\n", 1)[1])
     assert run_cli(settings, "ingest").returncode == 0
     assert (last_run(db)["rows_read"], counts(db)) == (10, (40, 0))
+
+
+def test_a_run_closes_its_connection_instead_of_leaving_the_server_an_aborted_one(settings, db):
+    # the worker runs once per `make reload`: each unclosed connection is a warning in the
+    # database's log ("Aborted connection ... Got an error reading communication packets")
+    factory.write(settings.input_dir / "a.csv", [factory.session(i) for i in range(3)])
+
+    def aborted() -> int:
+        return int(fetch(db, "SHOW GLOBAL STATUS LIKE 'Aborted_clients'")[0][1])
+
+    before = aborted()
+    assert run_cli(settings, "run").returncode == 0
+    assert run_cli(settings, "status").returncode == 0
+    assert aborted() == before

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -76,6 +78,17 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     logging.getLogger("mysql.connector").setLevel(logging.WARNING)
 
 
+@contextlib.contextmanager
+def _closing(conn: Connection) -> Iterator[Connection]:
+    """Close on the way out: a connection left to die with the process is logged by the server
+    as an aborted connection, after every worker run."""
+    try:
+        yield conn
+    finally:
+        with contextlib.suppress(mysql.connector.Error):
+            conn.close()
+
+
 def _open(settings: Settings) -> tuple[Connection, list[str]]:
     """A connection to an up-to-date schema, and the migrations this call applied."""
     from evpipe.schema import ensure_schema
@@ -93,7 +106,7 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
 
     profile = load_profile()
     conn, migrated = _open(settings)
-    with run_lock(conn, settings):
+    with _closing(conn), run_lock(conn, settings):
         run = start_run(conn, command, str(settings.input_dir) if command != "transform" else None)
         with conn.cursor() as cur:
             cur.execute(
@@ -178,7 +191,8 @@ def _record_failure(conn: Connection, settings: Settings, run: object, message: 
 def _status(settings: Settings, args: argparse.Namespace) -> int:
     from evpipe import status
 
-    info = status.collect(_open(settings)[0], limit=args.runs)
+    with _closing(_open(settings)[0]) as conn:
+        info = status.collect(conn, limit=args.runs)
     print(status.to_json(info) if args.json else status.to_text(info))
     return 0
 
