@@ -159,7 +159,7 @@ def test_dashboard_in_chromium(settings, server, serve, browser_page):
         )
         assert page.inner_text("#kpi-energy") == "155.0 kWh"
         assert page.inner_text("#kpi-revenue") == "$56.45"
-        assert page.inner_text("#kpi-cost-per-kwh") == "$0.364/kWh"
+        assert page.inner_text("#kpi-cost-per-kwh") == "$0.389/kWh"
         _shot(page, "overview")
 
         # a filter: Chicago only

@@ -51,7 +51,7 @@ def notice_text(component) -> str:
 def test_overview_kpis_and_charts(known_app):
     out = overview.update_overview(*FILTERS_NONE)
     assert out[0] is None  # no notice
-    assert out[1:6] == ("8", "155.0 kWh", "$56.45", "$0.364/kWh", "22.1 kWh")
+    assert out[1:6] == ("8", "155.0 kWh", "$56.45", "$0.389/kWh", "22.1 kWh")
     sessions_fig = out[6]
     assert list(sessions_fig.data[0]["y"]) == [5, 3]
     chicago = overview.update_overview(None, None, ["Chicago"], None, None)

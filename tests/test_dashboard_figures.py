@@ -16,9 +16,9 @@ approx = pytest.approx
 
 def segments() -> pd.DataFrame:
     rows = [  # location, charger type, weekday, then the sums of data.SUMS
-        ("Houston", "Level 2", 0, 2, 40.0, 2, 11.0, 2, 3.5, 2, 4.0),
-        ("Houston", "DC Fast Charger", 1, 1, 30.0, 1, 15.0, 1, 0.5, 1, 0.5),
-        ("Chicago", "Level 1", 2, 2, 8.0, 1, 3.6, 2, 5.0, 2, 5.0),
+        ("Houston", "Level 2", 0, 2, 40.0, 2, 11.0, 2, 40.0, 3.5, 2, 4.0, 0.5, 4.0, 2),
+        ("Houston", "DC Fast Charger", 1, 1, 30.0, 1, 15.0, 1, 30.0, 0.5, 1, 0.5, 0.0, 0.5, 1),
+        ("Chicago", "Level 1", 2, 2, 8.0, 1, 3.6, 2, 8.0, 5.0, 2, 5.0, 0.0, 5.0, 2),
     ]
     return pd.DataFrame(rows, columns=["location", "charger_type", "day_of_week", *D.SUMS])
 

@@ -142,6 +142,7 @@ KNOWN = (
 TOTAL_SESSIONS = 8
 TOTAL_ENERGY = 155.0  # 7 sessions with energy (U5 has none)
 TOTAL_COST = 56.45  # 7 sessions with a cost (U6 has none)
+COST_ENERGY = 145.0  # their energy (U6's 10 kWh has no cost): cost per kWh = 56.45 / 145
 FIRST_DAY, LAST_DAY = dt.date(2024, 1, 1), dt.date(2024, 3, 1)
 PERIOD_HOURS = 61 * 24
 

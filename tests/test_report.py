@@ -13,7 +13,13 @@ from evpipe.errors import EvpipeError
 from evpipe.report import CHART_FILES, render_report
 from evpipe.schema import ensure_schema
 from tests.conftest import run_cli
-from tests.test_dashboard_support import TOTAL_COST, TOTAL_ENERGY, read_only_account, seed_known
+from tests.test_dashboard_support import (
+    COST_ENERGY,
+    TOTAL_COST,
+    TOTAL_ENERGY,
+    read_only_account,
+    seed_known,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -30,7 +36,7 @@ def test_report_writes_kpis_and_five_charts(settings, server, tmp_path: Path):
     assert kpis["sessions"] == 8
     assert kpis["energy_kwh"] == pytest.approx(TOTAL_ENERGY)
     assert kpis["revenue_usd"] == pytest.approx(TOTAL_COST)
-    assert kpis["cost_per_kwh"] == pytest.approx(TOTAL_COST / TOTAL_ENERGY)
+    assert kpis["cost_per_kwh"] == pytest.approx(TOTAL_COST / COST_ENERGY)
     assert kpis["energy_per_session"] == pytest.approx(TOTAL_ENERGY / 7)
     assert (kpis["first_session_date"], kpis["last_session_date"]) == ("2024-01-01", "2024-03-01")
 

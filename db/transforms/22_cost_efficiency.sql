@@ -7,6 +7,6 @@ SELECT charger_type,
        SUM(duration_hours) / NULLIF(SUM(duration_sessions), 0),
        SUM(cost_usd) / NULLIF(SUM(cost_sessions), 0),
        SUM(energy_kwh) / NULLIF(SUM(energy_sessions), 0),
-       SUM(cost_usd) / NULLIF(SUM(energy_kwh), 0)
+       SUM(cost_usd) / NULLIF(SUM(cost_energy_kwh), 0)
 FROM processed_daily_rollup
 GROUP BY charger_type;

@@ -7,24 +7,25 @@
 SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456;
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
 SELECT location, charger_type, user_type, 'D', session_date, WEEKDAY(session_date),
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours)
+       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
+       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
+       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
 FROM processed_daily_rollup
 GROUP BY location, charger_type, user_type, session_date;
 
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
 SELECT IF(k.kl = 1, d.location, '*'), IF(k.kc = 1, d.charger_type, '*'),
        IF(k.ku = 1, d.user_type, '*'),
        'D', d.period_start, d.day_of_week,
        SUM(d.sessions), SUM(d.energy_kwh), SUM(d.energy_sessions), SUM(d.cost_usd),
-       SUM(d.cost_sessions), SUM(d.duration_hours), SUM(d.duration_sessions),
-       SUM(d.charging_hours)
+       SUM(d.cost_sessions), SUM(d.cost_energy_kwh), SUM(d.duration_hours), SUM(d.duration_sessions),
+       SUM(d.charging_hours), SUM(d.idle_hours), SUM(d.idle_plugged_hours), SUM(d.idle_sessions)
 FROM {target} d
 JOIN (SELECT 0 AS kl, 0 AS kc, 0 AS ku UNION ALL SELECT 1, 0, 0 UNION ALL SELECT 0, 1, 0
       UNION ALL SELECT 0, 0, 1 UNION ALL SELECT 1, 1, 0 UNION ALL SELECT 1, 0, 1
@@ -34,37 +35,40 @@ GROUP BY 1, 2, 3, d.period_start, d.day_of_week;
 
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
 SELECT location, charger_type, user_type,
        'M', period_start - INTERVAL (DAYOFMONTH(period_start) - 1) DAY, day_of_week,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours)
+       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
+       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
+       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
 FROM {target}
 WHERE grain = 'D'
 GROUP BY location, charger_type, user_type, 5, day_of_week;
 
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
 SELECT location, charger_type, user_type,
        'Q', MAKEDATE(YEAR(period_start), 1) + INTERVAL (QUARTER(period_start) - 1) QUARTER,
        day_of_week,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours)
+       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
+       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
+       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
 FROM {target}
 WHERE grain = 'M'
 GROUP BY location, charger_type, user_type, 5, day_of_week;
 
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
 SELECT location, charger_type, user_type,
        'Y', MAKEDATE(YEAR(period_start), 1), day_of_week,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours)
+       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
+       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
+       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
 FROM {target}
 WHERE grain = 'M'
 GROUP BY location, charger_type, user_type, 5, day_of_week;

@@ -1,63 +1,68 @@
 -- builds: processed_dash_stations
 -- mode: rebuild
--- Stations cube (see 003_dashboard.sql): months and weeks per charger type and user type from
--- processed_daily_rollup, the same for all of them ('*', '*'), then quarters and years from the
--- months.
+-- Stations cube (see 004_session_model.sql): months and weeks per station port, charger type
+-- and user type from processed_daily_rollup, the same for all charger and user types ('*', '*'),
+-- then quarters and years from the months.
 -- Keeps these GROUP BYs in memory: the default 16 MB limit sends them to disk, ~5x slower.
 SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456;
 INSERT INTO {target} (
-  charger_type, user_type, grain, period_start, location, charging_station_id,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
+  charger_type, user_type, grain, period_start, location, charging_station_id, port_id,
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
 SELECT charger_type, user_type, 'M', session_date - INTERVAL (DAYOFMONTH(session_date) - 1) DAY,
-       location, charging_station_id,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours)
+       location, charging_station_id, port_id,
+       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
+       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
+       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
 FROM processed_daily_rollup
-GROUP BY charger_type, user_type, 4, location, charging_station_id;
+GROUP BY charger_type, user_type, 4, location, charging_station_id, port_id;
 
 INSERT INTO {target} (
-  charger_type, user_type, grain, period_start, location, charging_station_id,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
+  charger_type, user_type, grain, period_start, location, charging_station_id, port_id,
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
 SELECT charger_type, user_type, 'W', session_date - INTERVAL WEEKDAY(session_date) DAY,
-       location, charging_station_id,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours)
+       location, charging_station_id, port_id,
+       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
+       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
+       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
 FROM processed_daily_rollup
-GROUP BY charger_type, user_type, 4, location, charging_station_id;
+GROUP BY charger_type, user_type, 4, location, charging_station_id, port_id;
 
 INSERT INTO {target} (
-  charger_type, user_type, grain, period_start, location, charging_station_id,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
-SELECT '*', '*', grain, period_start, location, charging_station_id,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours)
+  charger_type, user_type, grain, period_start, location, charging_station_id, port_id,
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
+SELECT '*', '*', grain, period_start, location, charging_station_id, port_id,
+       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
+       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
+       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
 FROM {target}
-GROUP BY grain, period_start, location, charging_station_id;
+GROUP BY grain, period_start, location, charging_station_id, port_id;
 
 INSERT INTO {target} (
-  charger_type, user_type, grain, period_start, location, charging_station_id,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
+  charger_type, user_type, grain, period_start, location, charging_station_id, port_id,
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
 SELECT charger_type, user_type, 'Q',
        MAKEDATE(YEAR(period_start), 1) + INTERVAL (QUARTER(period_start) - 1) QUARTER,
-       location, charging_station_id,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours)
+       location, charging_station_id, port_id,
+       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
+       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
+       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
 FROM {target}
 WHERE grain = 'M'
-GROUP BY charger_type, user_type, 4, location, charging_station_id;
+GROUP BY charger_type, user_type, 4, location, charging_station_id, port_id;
 
 INSERT INTO {target} (
-  charger_type, user_type, grain, period_start, location, charging_station_id,
-  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, duration_hours,
-  duration_sessions, charging_hours)
+  charger_type, user_type, grain, period_start, location, charging_station_id, port_id,
+  sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
+  duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
 SELECT charger_type, user_type, 'Y', MAKEDATE(YEAR(period_start), 1),
-       location, charging_station_id,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours)
+       location, charging_station_id, port_id,
+       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
+       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
+       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
 FROM {target}
 WHERE grain = 'M'
-GROUP BY charger_type, user_type, 4, location, charging_station_id;
+GROUP BY charger_type, user_type, 4, location, charging_station_id, port_id;

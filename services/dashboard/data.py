@@ -44,11 +44,18 @@ ALL = "*"  # the cubes' "all values" marker
 DIMS = ("location", "charger_type", "user_type")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 HOURS = tuple(range(24))
+# Measures of the cubes. charging_hours is plugged-in time (plug-in to plug-out); duration_* is
+# the charging time exports report; idle_* covers sessions with both (idle = plugged - charging).
 SUMS = (
-    "sessions", "energy_kwh", "energy_sessions", "cost_usd", "cost_sessions",
-    "duration_hours", "duration_sessions", "charging_hours",
+    "sessions", "energy_kwh", "energy_sessions", "cost_usd", "cost_sessions", "cost_energy_kwh",
+    "duration_hours", "duration_sessions", "charging_hours", "idle_hours", "idle_plugged_hours",
+    "idle_sessions",
 )  # fmt: skip
-COUNT_COLUMNS = ("sessions", "energy_sessions", "cost_sessions", "duration_sessions")
+COUNT_COLUMNS = (
+    "sessions", "energy_sessions", "cost_sessions", "duration_sessions", "idle_sessions",
+)  # fmt: skip
+# A category for sessions whose export lacks the column (db/transforms: COALESCE(..., 'Unknown')).
+UNKNOWN = "Unknown"
 
 NO_DATA_MESSAGE = (
     "No charging sessions yet. Drop CSV exports into data/incoming and run `make reload` "
@@ -524,10 +531,10 @@ def fetch_load_curve(conn: Connection, f: Filters, opts: Options) -> pd.DataFram
     return out
 
 
-STATION_COLUMNS = ("location", "station_id", *SUMS)
+STATION_COLUMNS = ("location", "station_id", "port_id", *SUMS)
 STATION_OUTPUT = (
     *STATION_COLUMNS, "charger_type", "revenue_usd", "cost_per_kwh", "avg_energy_kwh",
-    "utilisation", "idle_share",
+    "utilisation", "idle_share", "avg_idle_hours",
 )  # fmt: skip
 
 
@@ -542,9 +549,10 @@ def fetch_stations(
     opts: Options,
     charger_types: dict[tuple[str, str], str] | None = None,
 ) -> pd.DataFrame:
-    """One row per station (and location) with sessions, energy, revenue, cost per kWh,
-    utilisation = charging hours / hours in the selected period, and idle share = 1 - reported
-    charging duration / plugged-in time (only where the durations fit in the plugged-in time).
+    """One row per station port (and location) with sessions, energy, revenue, cost per kWh,
+    utilisation = plugged-in hours / hours in the selected period, and idle time = plugged-in
+    minus charging time over the sessions whose export reports both (idle share = idle hours /
+    their plugged-in hours). What an export lacks is None ("not in this data"), never 0.
 
     Whole years, months and weeks come from processed_dash_stations, the days at the edges of
     the range from processed_daily_rollup; one round trip."""
@@ -564,9 +572,9 @@ def fetch_stations(
         if cube_parts and where is not None:
             per_sql, per_params = _periods(cube_parts)
             selects.append(
-                f"SELECT location, charging_station_id, {_sums()} FROM processed_dash_stations "
-                f"WHERE {where[0]} AND {per_sql} AND {loc_sql} "
-                "GROUP BY location, charging_station_id"
+                f"SELECT location, charging_station_id, port_id, {_sums()} "
+                f"FROM processed_dash_stations WHERE {where[0]} AND {per_sql} AND {loc_sql} "
+                "GROUP BY location, charging_station_id, port_id"
             )
             params += where[1] + per_params + loc_params
         day_parts = [p for p in parts if p[0] == "D"]
@@ -578,9 +586,9 @@ def fetch_stations(
                 terms.append(term)
                 term_params += tp
             selects.append(
-                f"SELECT location, charging_station_id, {_sums()} FROM processed_daily_rollup "
-                f"WHERE {day_sql} AND {' AND '.join(terms)} "
-                "GROUP BY location, charging_station_id"
+                f"SELECT location, charging_station_id, port_id, {_sums()} "
+                f"FROM processed_daily_rollup WHERE {day_sql} AND {' AND '.join(terms)} "
+                "GROUP BY location, charging_station_id, port_id"
             )
             params += day_params + term_params
         if len(selects) == 1:
@@ -589,8 +597,8 @@ def fetch_stations(
             union = " UNION ALL ".join(f"({q})" for q in selects)
             rows = _rows(
                 conn,
-                f"SELECT location, charging_station_id, {_sums()} FROM ({union}) x "
-                "GROUP BY location, charging_station_id",
+                f"SELECT location, charging_station_id, port_id, {_sums()} FROM ({union}) x "
+                "GROUP BY location, charging_station_id, port_id",
                 params,
             )
     period_hours = ((period[1] - period[0]).days + 1) * 24 if period else 0
@@ -604,21 +612,22 @@ def fetch_stations(
             continue
         for c in COUNT_COLUMNS:
             m[c] = round(m[c])
-        plugged, reported = m["charging_hours"], m["duration_hours"]
         m.update(
             station_id=str(m["station_id"]),
+            port_id=str(m["port_id"] or ""),
             location=str(m["location"]),
             charger_type=types.get((str(m["station_id"]), str(m["location"])), ""),
-            revenue_usd=m["cost_usd"],
-            cost_per_kwh=_ratio(m["cost_usd"], m["energy_kwh"]) if m["cost_sessions"] else None,
+            revenue_usd=m["cost_usd"] if m["cost_sessions"] else None,
+            cost_per_kwh=_ratio(m["cost_usd"], m["cost_energy_kwh"]),
             avg_energy_kwh=_ratio(m["energy_kwh"], m["energy_sessions"]),
-            utilisation=_ratio(plugged, period_hours),
-            idle_share=(1 - reported / plugged)
-            if plugged > 0 and reported <= plugged * (1 + 1e-9)
+            utilisation=_ratio(m["charging_hours"], period_hours),
+            idle_share=_ratio(m["idle_hours"], m["idle_plugged_hours"])
+            if m["idle_sessions"]
             else None,
+            avg_idle_hours=_ratio(m["idle_hours"], m["idle_sessions"]),
         )
         records.append(m)
-    records.sort(key=lambda r: (-r["sessions"], r["station_id"], r["location"]))
+    records.sort(key=lambda r: (-r["sessions"], r["station_id"], r["location"], r["port_id"]))
     df = pd.DataFrame.from_records(records, columns=list(STATION_OUTPUT))
     df.attrs["period"] = period
     df.attrs["period_hours"] = period_hours
@@ -660,7 +669,7 @@ def _summary_rows(by: str, acc: dict[Any, list[float]]) -> pd.DataFrame:
                 **{c: (int(m[c]) if c in COUNT_COLUMNS else m[c]) for c in SUMS},
                 "avg_energy_kwh": _ratio(m["energy_kwh"], m["energy_sessions"]),
                 "avg_cost_usd": _ratio(m["cost_usd"], m["cost_sessions"]),
-                "cost_per_kwh": _ratio(m["cost_usd"], m["energy_kwh"])
+                "cost_per_kwh": _ratio(m["cost_usd"], m["cost_energy_kwh"])
                 if m["cost_sessions"]
                 else None,
                 "share": m["sessions"] / total if total else 0.0,
@@ -675,8 +684,8 @@ def kpis(seg: pd.DataFrame) -> dict[str, float | int | None]:
     return {
         "sessions": int(m["sessions"]),
         "energy_kwh": float(m["energy_kwh"]),
-        "revenue_usd": float(m["cost_usd"]),
-        "cost_per_kwh": _ratio(m["cost_usd"], m["energy_kwh"]) if m["cost_sessions"] else None,
+        "revenue_usd": float(m["cost_usd"]) if m["cost_sessions"] else None,
+        "cost_per_kwh": _ratio(m["cost_usd"], m["cost_energy_kwh"]) if m["cost_sessions"] else None,
         "energy_per_session": _ratio(m["energy_kwh"], m["energy_sessions"]),
     }
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.data import WEEKDAYS
+from dashboard.data import UNKNOWN, WEEKDAYS
 
 INK = "#1f2937"
 MUTED = "#6b7280"
@@ -105,6 +105,14 @@ def _empty(df: pd.DataFrame, column: str = "sessions") -> bool:
     return df.empty or float(df[column].fillna(0).sum()) == 0
 
 
+NOT_IN_DATA = "{what} is not in this data"
+
+
+def _lacks(df: pd.DataFrame, dim: str) -> bool:
+    """Every session of the selection comes from exports without this column."""
+    return set(df[dim]) <= {UNKNOWN}
+
+
 # ---- the five original charts (overview) ---------------------------------------------------
 
 
@@ -113,6 +121,8 @@ def sessions_by_location(df: pd.DataFrame) -> go.Figure:
     title = "Sessions by location"
     if _empty(df):
         return placeholder(title, "No sessions for these filters")
+    if _lacks(df, "location"):
+        return placeholder(title, NOT_IN_DATA.format(what="Location"))
     return _figure(
         dict(
             type="bar",
@@ -130,6 +140,8 @@ def avg_energy_by_location(df: pd.DataFrame) -> go.Figure:
     title = "Average energy per session by location"
     if _empty(df):
         return placeholder(title, "No sessions for these filters")
+    if _empty(df, "energy_sessions"):
+        return placeholder(title, NOT_IN_DATA.format(what="Energy"))
     d = df.sort_values("avg_energy_kwh", ascending=False)
     return _figure(
         dict(
@@ -148,6 +160,8 @@ def charger_type_distribution(df: pd.DataFrame) -> go.Figure:
     title = "Sessions by charger type"
     if _empty(df):
         return placeholder(title, "No sessions for these filters")
+    if _lacks(df, "charger_type"):
+        return placeholder(title, NOT_IN_DATA.format(what="Charger type"))
     names = list(df["charger_type"])
     return _figure(
         dict(
@@ -189,6 +203,8 @@ def avg_cost_by_charger_type(df: pd.DataFrame) -> go.Figure:
     title = "Average cost per session by charger type"
     if _empty(df):
         return placeholder(title, "No sessions for these filters")
+    if _empty(df, "cost_sessions"):
+        return placeholder(title, NOT_IN_DATA.format(what="A fee in USD"))
     names = list(df["charger_type"])
     return _figure(
         dict(

@@ -138,6 +138,17 @@ def fmt_usd(v: Any) -> str:
     return f"${float(v):,.0f}" if abs(float(v)) >= 100_000 else f"${float(v):,.2f}"
 
 
+NOT_IN_DATA = "not in this data"
+
+
+def or_not_in_data(v: Any, fmt: Callable[[Any], str], sessions: Any = 1) -> str:
+    """A measure the selected sessions' exports do not have reads "not in this data", never 0
+    (with no sessions at all it is just "–")."""
+    if v is None and sessions:
+        return NOT_IN_DATA
+    return fmt(v)
+
+
 def fmt_usd_per_kwh(v: Any) -> str:
     return "–" if _bad(v) else f"${float(v):.3f}/kWh"
 

@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
             help="timestamp layout of the files (default: EVPIPE_DATE_FORMAT or auto)",
         )
         sp.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+        with_profile(sp)
+
+    def with_profile(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--profile",
+            help="read every file with this export profile (default: EVPIPE_PROFILE, or "
+            "detect per file from its header; `evpipe profiles` lists them)",
+        )
 
     with_input(sub.add_parser("ingest", help="load new CSV rows into raw_data"))
     t = sub.add_parser("transform", help="rebuild rollups and marts with SQL")
@@ -64,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--append", action="store_true", help="append new, later sessions to --out")
     rep = sub.add_parser("report", help="render KPIs and the five classic charts to PNG files")
     rep.add_argument("--out", type=Path, default=Path("reports"), help="output folder")
+    sub.add_parser("profiles", help="list the export formats evpipe reads")
+    ins = sub.add_parser(
+        "inspect", help="show which profile reads FILE and its first rows as stored (no loading)"
+    )
+    ins.add_argument("file", type=Path)
+    ins.add_argument("--rows", type=int, default=5, help="rows to show (default 5)")
+    ins.add_argument("--date-format", choices=DATE_FORMAT_CHOICES)
+    with_profile(ins)
     return p
 
 
@@ -98,37 +114,27 @@ def _open(settings: Settings) -> tuple[Connection, list[str]]:
 
 
 def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int:
-    from evpipe.ingest import ingest
-    from evpipe.profile import load_profile
+    from evpipe.ingest import Options, ingest
     from evpipe.progress import Progress
     from evpipe.runs import finish_run, start_run
     from evpipe.transform import run_transforms
 
-    profile = load_profile()
     conn, migrated = _open(settings)
     with _closing(conn), run_lock(conn, settings):
         run = start_run(conn, command, str(settings.input_dir) if command != "transform" else None)
-        with conn.cursor() as cur:
-            cur.execute(
-                "INSERT IGNORE INTO pipeline_metadata (dataset_name) VALUES (%s)",
-                (profile.dataset,),
-            )
-        conn.commit()
         try:
             if command in ("ingest", "run"):
                 log.info("run #%d: ingesting %s", run.run_id, settings.input_dir)
                 progress = Progress(enabled=not getattr(args, "no_progress", False))
                 with run.stage("ingest"):
-                    ingest(
-                        conn,
-                        run,
-                        settings.input_dir,
-                        profile,
+                    options = Options(
+                        profile=settings.profile,
                         date_format=settings.date_format,
+                        default_zone=settings.timezone,
                         chunk_bytes=settings.chunk_bytes,
-                        progress=progress,
                         settle_s=settings.settle_s,
                     )
+                    ingest(conn, run, settings.input_dir, options, progress)
             if command in ("transform", "run"):
                 with run.stage("transform"):
                     # a migration may add tables that only a full rebuild fills
@@ -215,6 +221,32 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _inspect(args: argparse.Namespace) -> int:
+    """No database: reads EVPIPE_PROFILE / EVPIPE_TIMEZONE / EVPIPE_DATE_FORMAT if set."""
+    import os
+
+    from evpipe.errors import ConfigError
+    from evpipe.inspect import inspect_file, profiles_text, to_text
+    from evpipe.settings import check_profile, check_timezone
+
+    if args.command == "profiles":
+        print(profiles_text())
+        return 0
+    load_dotenv_file()
+    profile = check_profile(args.profile or os.environ.get("EVPIPE_PROFILE", ""), "--profile")
+    zone = check_timezone(os.environ.get("EVPIPE_TIMEZONE", ""), "EVPIPE_TIMEZONE")
+    date_format = args.date_format or os.environ.get("EVPIPE_DATE_FORMAT", "auto") or "auto"
+    if date_format not in DATE_FORMAT_CHOICES:
+        raise ConfigError(f"EVPIPE_DATE_FORMAT must be one of {', '.join(DATE_FORMAT_CHOICES)}")
+    if not args.file.is_file():
+        raise ConfigError(f"{args.file}: no such file")
+    info = inspect_file(
+        args.file, profile=profile, date_format=date_format, zone=zone, rows=args.rows
+    )
+    print(to_text(info))
+    return 1 if info.refusal else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
@@ -222,12 +254,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return _generate(args)
+        if args.command in ("profiles", "inspect"):
+            return _inspect(args)
         load_dotenv_file()
         settings = Settings.from_env()
         if getattr(args, "input", None):
             settings = replace(settings, input_dir=args.input)
         if getattr(args, "date_format", None):
             settings = replace(settings, date_format=args.date_format)
+        if getattr(args, "profile", None):
+            from evpipe.settings import check_profile
+
+            settings = replace(settings, profile=check_profile(args.profile, "--profile"))
         if args.command == "status":
             return _status(settings, args)
         if args.command == "report":

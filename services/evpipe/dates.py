@@ -9,6 +9,7 @@ overrides the detection.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,3 +111,70 @@ def _drop_rolled_over(values: pa.Array, parsed: pa.Array, kind: str) -> pa.Array
         pa.array(np.ones(len(parsed), dtype=bool)), suspect, pc.fill_null(same, False)
     )
     return pc.if_else(ok, parsed, pa.scalar(None, parsed.type))
+
+
+# --------------------------------------------------------------------------------------------
+# explicit layouts from a profile (strptime), with optional UTC offsets
+
+# A trailing UTC offset after a clock time: +02:00, -0700, +05, Z, GMT, UTC.
+_TRAILING_OFFSET = (
+    r"^(?P<wall>.*?\d{1,2}:\d{2}(?::\d{2})?)(?:[.,]\d+)?"
+    r"\s*(?P<off>[Zz]|GMT|UTC|(?:UTC|GMT)?[+-]\d{1,2}(?::?\d{2})?)?$"
+)
+_FRACTION = r"^(?P<wall>.*?\d{1,2}:\d{2}:\d{2})[.,]\d+$"
+_DIRECTIVES = {
+    "d": r"(?P<d>\d{1,2})", "m": r"\d{1,2}", "Y": r"\d{4}", "y": r"\d{2}", "H": r"\d{1,2}",
+    "I": r"\d{1,2}", "M": r"\d{1,2}", "S": r"\d{1,2}", "p": r"[AaPp]\.?[Mm]\.?", "a": r"[A-Za-z]+",
+    "A": r"[A-Za-z]+", "b": r"[A-Za-z]+", "B": r"[A-Za-z]+", "j": r"\d{1,3}", "%": "%",
+}  # fmt: skip
+
+
+def layout_regex(layout: str) -> str:
+    """A regular expression for values of a strptime layout, with the day of month as group d."""
+    out, i = [], 0
+    while i < len(layout):
+        ch = layout[i]
+        if ch == "%" and i + 1 < len(layout):
+            out.append(_DIRECTIVES.get(layout[i + 1], ".+?"))
+            i += 2
+            continue
+        out.append(r"\s+" if ch.isspace() else re.escape(ch))
+        i += 1
+    return "^" + "".join(out) + "$"
+
+
+def split_offset(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(wall-clock text without fractional seconds, offset text or null) of each value."""
+    parts = pc.extract_regex(values, _TRAILING_OFFSET)
+    wall = pc.coalesce(pc.struct_field(parts, "wall"), values)
+    off = pc.struct_field(parts, "off")
+    off = pc.if_else(pc.equal(off, ""), pa.scalar(None, pa.string()), off)
+    return wall, off
+
+
+def strip_fraction(values: pa.Array) -> pa.Array:
+    parts = pc.extract_regex(values, _FRACTION)
+    return pc.coalesce(pc.struct_field(parts, "wall"), values)
+
+
+def parse_layouts(values: pa.Array, layouts: tuple[str, ...]) -> pa.Array:
+    """Parse with the first layout each value matches exactly; others become null. A date that
+    strptime rolled over (30 February -> 1 March) is null too."""
+    result: pa.Array | None = None
+    days: pa.Array | None = None
+    for layout in layouts:
+        layout = layout.removesuffix("%z").rstrip()
+        parsed = pc.strptime(values, format=layout, unit="s", error_is_null=True)
+        if "%d" in layout:
+            written = pc.struct_field(pc.extract_regex(values, layout_regex(layout)), "d")
+            day = pc.cast(written, pa.int64())
+        else:
+            day = pc.day(parsed)
+        fresh = pc.and_(pc.is_valid(parsed), pc.invert(pc.is_valid(result))) if result else None
+        result = parsed if result is None else pc.coalesce(result, parsed)
+        days = day if days is None else pc.if_else(fresh, day, days)
+        if result.null_count == 0:
+            break
+    assert result is not None and days is not None
+    same = pc.fill_null(pc.equal(pc.day(result), days), False)
+    return pc.if_else(same, result, pa.scalar(None, result.type))

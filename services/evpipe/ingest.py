@@ -19,11 +19,12 @@ import pyarrow as pa
 
 from evpipe import dates
 from evpipe.db import Connection, query
+from evpipe.detect import Detected, detect_profile
 from evpipe.errors import FileRefused
 from evpipe.load import discard, load_csv, quarantine, write_chunk_csv
-from evpipe.parse import parse_chunk, parse_header
+from evpipe.parse import ParsedChunk, parse_chunk
 from evpipe.prefetch import prefetch
-from evpipe.profile import Profile
+from evpipe.profile import HeaderMatch
 from evpipe.progress import Progress
 from evpipe.reader import (
     Chunk,
@@ -36,7 +37,7 @@ from evpipe.reader import (
     read_header,
 )
 from evpipe.runs import Run, touch_dataset
-from evpipe.validate import ValidChunk, validate
+from evpipe.validate import ValidChunk, field_texts, validate
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,14 @@ class Manifest:
     file_mtime_ns: int
     date_format: str | None
     status: str
+    profile: str | None = None
 
     @classmethod
     def get(cls, conn: Connection, label: str) -> Manifest | None:
         rows = query(
             conn,
             "SELECT file_path, content_sha256, bytes_consumed, lines_consumed, rows_consumed, "
-            "file_size, file_mtime_ns, date_format, status FROM ingested_files "
+            "file_size, file_mtime_ns, date_format, status, profile FROM ingested_files "
             "WHERE file_path = %s",
             (label,),
         )
@@ -77,6 +79,7 @@ def save_manifest(
     date_format: str | None,
     status: str,
     message: str | None = None,
+    profile: str | None = None,
 ) -> None:
     with conn.cursor() as cur:
         cur.execute(
@@ -84,11 +87,12 @@ def save_manifest(
             "lines_consumed, rows_consumed, file_size, file_mtime_ns, date_format, profile, "
             "status, "
             "message, first_run_id, last_run_id) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON DUPLICATE KEY UPDATE content_sha256 = VALUES(content_sha256), "
             "bytes_consumed = VALUES(bytes_consumed), lines_consumed = VALUES(lines_consumed), "
             "rows_consumed = VALUES(rows_consumed), file_size = VALUES(file_size), "
             "file_mtime_ns = VALUES(file_mtime_ns), date_format = VALUES(date_format), "
+            "profile = COALESCE(VALUES(profile), profile), "
             "status = VALUES(status), message = VALUES(message), last_run_id = VALUES(last_run_id)",
             (
                 f.label,
@@ -99,6 +103,7 @@ def save_manifest(
                 f.size,
                 f.mtime_ns,
                 date_format,
+                profile,
                 status,
                 (message or "")[:1000] or None,
                 run.run_id,
@@ -107,18 +112,27 @@ def save_manifest(
         )
 
 
+@dataclass(frozen=True)
+class Options:
+    """How files are read: a forced profile (else detected per file), the date layout of
+    detected-format timestamps, the zone of rows nothing else places, chunk size, settling."""
+
+    profile: str | None = None
+    date_format: str = "auto"
+    default_zone: str | None = None
+    chunk_bytes: int = 8 << 20
+    settle_s: float = 10.0
+
+
 def ingest(
     conn: Connection,
     run: Run,
     input_dir: Path,
-    profile: Profile,
-    *,
-    date_format: str = "auto",
-    chunk_bytes: int = 8 << 20,
+    options: Options | None = None,
     progress: Progress | None = None,
-    settle_s: float = 10.0,
 ) -> None:
     """Load every file; problems with single files are recorded in run.problems, not raised."""
+    options = options or Options()
     progress = progress or Progress(enabled=False)
     files, refused = discover(input_dir)
     run.counts["files_seen"] = len(files) + len(refused)
@@ -126,7 +140,7 @@ def ingest(
         _refuse(run, f"{r.label}: {r.reason}")
     for f in files:
         try:
-            _ingest_file(conn, run, f, profile, date_format, chunk_bytes, progress, settle_s)
+            _ingest_file(conn, run, f, options, progress)
         except FileRefused as err:
             conn.rollback()
             _refuse(run, str(err))
@@ -160,14 +174,7 @@ def _record_refusal(conn: Connection, run: Run, f: InputFile, message: str) -> N
 
 
 def _ingest_file(
-    conn: Connection,
-    run: Run,
-    f: InputFile,
-    profile: Profile,
-    date_format: str,
-    chunk_bytes: int,
-    progress: Progress,
-    settle_s: float,
+    conn: Connection, run: Run, f: InputFile, options: Options, progress: Progress
 ) -> None:
     old = Manifest.get(conn, f.label)
     if (
@@ -204,6 +211,7 @@ def _ingest_file(
             rows=resume.rows_consumed,
             date_format=resume.date_format,
             status="loaded",
+            profile=resume.profile,
         )
         run.counts["files_skipped"] += 1
         log.info("%s: no new data", f.label)
@@ -231,7 +239,7 @@ def _ingest_file(
             run.counts["files_skipped"] += 1
             log.info("%s: same content as %s, skipped", f.label, twin[0][0])
             return
-    _load_file(conn, run, f, profile, date_format, chunk_bytes, progress, resume, pre, settle_s)
+    _load_file(conn, run, f, options, progress, resume, pre)
 
 
 @dataclass
@@ -248,66 +256,72 @@ class _Prepared:
 def _prepare(
     stream: BinaryIO,
     f: InputFile,
-    header: list[str],
-    mapping: dict[str, int],
-    profile: Profile,
+    detected: Detected,
     kind: str | None,
     run: Run,
+    options: Options,
     *,
     start_offset: int,
     start_line: int,
     hasher: hashlib._Hash,
-    chunk_bytes: int,
     hold: bool,
 ) -> Iterator[_Prepared]:
+    match = detected.match
     for chunk in chunks(
         stream,
         start_offset=start_offset,
         start_line=start_line,
         hasher=hasher,
-        target_bytes=chunk_bytes,
+        target_bytes=options.chunk_bytes,
         label=f.label,
         hold_unterminated=hold,
     ):
         with run.stage("parse"):
-            parsed = parse_chunk(chunk.data, len(header), chunk.first_line)
+            parsed = parse_chunk(
+                chunk.data, len(detected.header), chunk.first_line, match.delimiter
+            )
             if kind is None and parsed.table.num_rows:
-                stamps = pa.concat_arrays(
-                    [
-                        parsed.table.column(str(mapping[c])).combine_chunks()
-                        for c in ("charging_start_time", "charging_end_time")
-                    ]
-                )
-                detection = dates.detect(stamps, f.label)
-                kind = detection.kind
-                log.info("%s: timestamps are %s (%s)", f.label, kind, detection.reason)
+                kind = detect_date_kind(parsed, match, f.label)
         with run.stage("validate"):
-            valid = validate(parsed, mapping, profile, kind or "iso")
+            valid = validate(parsed, match, kind or "iso", options.default_zone)
             path = write_chunk_csv(valid.table)
         yield _Prepared(chunk, valid, parsed.table.num_rows + len(parsed.bad), kind, path)
+
+
+def detect_date_kind(parsed: ParsedChunk, match: HeaderMatch, label: str) -> str | None:
+    """The layout (iso / dayfirst / monthfirst) of the fields whose layout is detected per
+    file, from every value of the file's first chunk; None when no field needs it."""
+    specs = [s for s in match.profile.fields if s.kind == "timestamp" and "auto" in s.families]
+    if not specs:
+        return None
+    texts = field_texts(parsed, match)
+    stamps = [texts[s.name][0] for s in specs if s.name in texts]
+    if not stamps:
+        return None
+    detection = dates.detect(pa.concat_arrays(stamps), label)
+    log.info("%s: timestamps are %s (%s)", label, detection.kind, detection.reason)
+    return detection.kind
 
 
 def _load_file(
     conn: Connection,
     run: Run,
     f: InputFile,
-    profile: Profile,
-    date_format: str,
-    chunk_bytes: int,
+    options: Options,
     progress: Progress,
     resume: Manifest | None,
     pre: PrePass,
-    settle_s: float,
 ) -> None:
     hasher = hashlib.sha256()
     length = pre.length
     with open_stream(f) as stream:
         header_raw = read_header(stream, f.label)
         hasher.update(header_raw)
-        header = parse_header(header_raw)
-        mapping = profile.map_header(header, f.label)
+        detected = detect_profile(header_raw, f.label, options.profile)
+        profile = detected.profile
+        log.info("%s: profile %s (%d known columns)", f.label, profile.name, detected.match.found)
         offset, line, rows_done = len(header_raw), 2, 0
-        kind = None if date_format == "auto" else date_format
+        kind = None if options.date_format == "auto" else options.date_format
         if resume:
             stream.seek(resume.bytes_consumed)  # the pre-pass verified and hashed this prefix
             hasher = pre.prefix_hasher.copy()
@@ -325,20 +339,18 @@ def _load_file(
         inserted_before = run.counts["rows_inserted"]
         # Parsing and validating the next chunk overlaps with the server loading this one.
         # A file modified moments ago may be mid-write: its unterminated last line waits.
-        hold = time.time() - f.mtime_ns / 1e9 < settle_s
+        hold = time.time() - f.mtime_ns / 1e9 < options.settle_s
         prepared = prefetch(
             _prepare(
                 stream,
                 f,
-                header,
-                mapping,
-                profile,
+                detected,
                 kind,
                 run,
+                options,
                 start_offset=offset,
                 start_line=line,
                 hasher=hasher,
-                chunk_bytes=chunk_bytes,
                 hold=hold,
             ),
             drop=lambda item: discard(item.csv_path),
@@ -348,7 +360,7 @@ def _load_file(
             kind = item.date_kind
             with run.stage("load"), run.transaction(conn):
                 try:
-                    inserted = load_csv(conn, item.csv_path, f.label, run.run_id)
+                    inserted = load_csv(conn, item.csv_path, f.label, run.run_id, profile)
                 finally:
                     discard(item.csv_path)
                 quarantined = quarantine(conn, valid.rejections, f.label, run.run_id)
@@ -371,6 +383,7 @@ def _load_file(
                     rows=rows_done,
                     date_format=kind,
                     status="loading",
+                    profile=profile.name,
                 )
             sha, consumed = chunk.prefix_sha256, chunk.end_offset
             task.advance_to(chunk.end_offset)
@@ -400,6 +413,7 @@ def _load_file(
                 rows=rows_done,
                 date_format=kind,
                 status="loading" if held else "loaded",
+                profile=profile.name,
             )
             run.counts["files_loaded"] += 1
         task.finish()

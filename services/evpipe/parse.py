@@ -29,6 +29,7 @@ class ParsedChunk:
     lines: np.ndarray  # int64, physical line of each row
     bad: list[BadRecord] = field(default_factory=list)
     latin1: bool = False  # the bytes were not UTF-8 and were read as Latin-1
+    delimiter: str = ","
 
 
 def decode_check(data: bytes) -> tuple[bytes, bool]:
@@ -40,7 +41,7 @@ def decode_check(data: bytes) -> tuple[bytes, bool]:
         return data.decode("latin-1").encode("utf-8"), True
 
 
-def parse_chunk(data: bytes, ncols: int, first_line: int) -> ParsedChunk:
+def parse_chunk(data: bytes, ncols: int, first_line: int, delimiter: str = ",") -> ParsedChunk:
     data, latin1 = decode_check(data)
     names = [str(i) for i in range(ncols)]
     invalid = []
@@ -53,7 +54,7 @@ def parse_chunk(data: bytes, ncols: int, first_line: int) -> ParsedChunk:
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=False,
@@ -65,13 +66,15 @@ def parse_chunk(data: bytes, ncols: int, first_line: int) -> ParsedChunk:
     lines_in_chunk = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if table is not None and not invalid and table.num_rows == lines_in_chunk:
         lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
-        return ParsedChunk(table, lines, latin1=latin1)
-    return _parse_slow(data, ncols, first_line, latin1)
+        return ParsedChunk(table, lines, latin1=latin1, delimiter=delimiter)
+    return _parse_slow(data, ncols, first_line, latin1, delimiter)
 
 
-def _parse_slow(data: bytes, ncols: int, first_line: int, latin1: bool) -> ParsedChunk:
+def _parse_slow(
+    data: bytes, ncols: int, first_line: int, latin1: bool, delimiter: str
+) -> ParsedChunk:
     text = data.decode("utf-8")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False, delimiter=delimiter)
     rows: list[list[str]] = []
     lines: list[int] = []
     bad: list[BadRecord] = []
@@ -88,17 +91,29 @@ def _parse_slow(data: bytes, ncols: int, first_line: int, latin1: bool) -> Parse
         lines.append(start)
     columns = [pa.array([r[i] for r in rows], type=pa.string()) for i in range(ncols)]
     table = pa.table(columns, names=[str(i) for i in range(ncols)])
-    return ParsedChunk(table, np.asarray(lines, dtype=np.int64), bad, latin1)
+    return ParsedChunk(table, np.asarray(lines, dtype=np.int64), bad, latin1, delimiter)
 
 
-def parse_header(raw: bytes) -> list[str]:
+def parse_header(raw: bytes, delimiter: str = ",") -> list[str]:
     data, _ = decode_check(raw.removeprefix(b"\xef\xbb\xbf"))
     text = data.decode("utf-8")
-    return next(csv.reader(io.StringIO(text, newline="")), [])
+    return next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
 
 
-def format_record(fields: list[str]) -> str:
-    """A record as CSV text, for the quarantine's raw_line."""
+def sniff_delimiter(raw: bytes) -> str:
+    """The delimiter of a header line: whichever of , ; tab | splits it into most fields
+    (outside quotes); ',' when none appears."""
+    text = decode_check(raw.removeprefix(b"\xef\xbb\xbf"))[0].decode("utf-8")
+    best, fields = ",", 1
+    for candidate in (",", ";", "\t", "|"):
+        n = len(next(csv.reader(io.StringIO(text, newline=""), delimiter=candidate), []))
+        if n > fields:
+            best, fields = candidate, n
+    return best
+
+
+def format_record(fields: list[str], delimiter: str = ",") -> str:
+    """A record as CSV text (in the file's delimiter), for the quarantine's raw_line."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(fields)
+    csv.writer(out, lineterminator="", delimiter=delimiter).writerow(fields)
     return out.getvalue()

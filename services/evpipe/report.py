@@ -180,18 +180,20 @@ def _donut(labels: list[str], values: list[float]) -> Figure:
     return fig
 
 
+def _or_missing(value: Any, fmt: str) -> str:
+    """What the loaded exports lack is "not in this data", never 0."""
+    return "not in this data" if value is None else fmt.format(value)
+
+
 def _kpi_card(k: dict[str, Any], period: str) -> Figure:
     fig = plt.figure(figsize=(9.0, 2.2))
     fig.text(0.98, 0.88, period, fontsize=8, color=MUTED, ha="right")
     items = [
         ("Sessions", f"{k['sessions']:,}"),
         ("Energy", f"{k['energy_kwh']:,.0f} kWh"),
-        ("Revenue", f"${k['revenue_usd']:,.2f}"),
-        ("Cost per kWh", "–" if k["cost_per_kwh"] is None else f"${k['cost_per_kwh']:.3f}"),
-        (
-            "kWh per session",
-            "–" if k["energy_per_session"] is None else f"{k['energy_per_session']:.1f}",
-        ),
+        ("Revenue", _or_missing(k["revenue_usd"], "${:,.2f}")),
+        ("Cost per kWh", _or_missing(k["cost_per_kwh"], "${:.3f}")),
+        ("kWh per session", _or_missing(k["energy_per_session"], "{:.1f}")),
     ]
     fig.text(0.02, 0.88, "EV charging KPIs", fontsize=13, color=INK, weight="bold")
     for i, (label, value) in enumerate(items):

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from evpipe.db import Connection, query, split_statements
+from evpipe.errors import EvpipeError
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,35 @@ def migration_files() -> list[Path]:
     return sorted((db_dir() / "init").glob("[0-9][0-9][0-9]_*.sql"))
 
 
-def ensure_schema(conn: Connection) -> list[str]:
-    """Apply every migration not yet recorded in schema_migrations; return the versions applied."""
+def ensure_schema(conn: Connection, wait_s: int = 600) -> list[str]:
+    """Apply every migration not yet recorded in schema_migrations; return the versions applied.
+
+    Two processes starting on a bare database would both apply the same migration (an ALTER
+    TABLE is not idempotent): a named lock, held only while migrating, lets one do it and the
+    other find it done. `evpipe status` passes through it too, but never waits for a run."""
+    if _pending(conn):
+        name = f"evpipe.schema.{conn.database}"[:64]
+        got = query(conn, "SELECT GET_LOCK(%s, %s)", (name, wait_s))[0][0]
+        if got != 1:
+            raise EvpipeError(f"another evpipe is upgrading the schema of {conn.database}")
+        try:
+            return _apply(conn)
+        finally:
+            query(conn, "SELECT RELEASE_LOCK(%s)", (name,))
+    return []
+
+
+def _pending(conn: Connection) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SHOW TABLES LIKE 'schema_migrations'")
+        if not cur.fetchall():
+            return True
+    done = {r[0] for r in query(conn, "SELECT version FROM schema_migrations")}
+    conn.commit()
+    return any(p.name.split("_", 1)[0] not in done for p in migration_files())
+
+
+def _apply(conn: Connection) -> list[str]:
     with conn.cursor() as cur:
         cur.execute("SHOW TABLES LIKE 'schema_migrations'")
         known = bool(cur.fetchall())

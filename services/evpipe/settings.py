@@ -34,6 +34,32 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def check_profile(raw: str, name: str) -> str | None:
+    """A profile name that exists, or None for 'detect per file'."""
+    from evpipe.profile import profile_names
+
+    value = raw.strip()
+    if not value or value == "auto":
+        return None
+    if value not in profile_names():
+        raise ConfigError(
+            f"{name} must be one of {', '.join(profile_names())} (or auto), got {value!r}"
+        )
+    return value
+
+
+def check_timezone(raw: str, name: str) -> str | None:
+    """An IANA time zone such as Europe/Berlin, or None."""
+    from evpipe.zones import check_zone
+
+    value = raw.strip()
+    if not value:
+        return None
+    if not check_zone(value):
+        raise ConfigError(f"{name} must be an IANA time zone such as Europe/Berlin, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     db_host: str
@@ -48,6 +74,8 @@ class Settings:
     connect_timeout_s: int = 60
     settle_s: int = 10
     chunk_bytes_override: int = 0  # EVPIPE_CHUNK_BYTES, for tests that want many small commits
+    profile: str | None = None  # EVPIPE_PROFILE: read every file with this profile
+    timezone: str | None = None  # EVPIPE_TIMEZONE: zone of local times no profile or row places
 
     @property
     def chunk_bytes(self) -> int:
@@ -82,6 +110,8 @@ class Settings:
                 f"got {date_format!r}"
             )
         return cls(
+            profile=check_profile(env.get("EVPIPE_PROFILE", ""), "EVPIPE_PROFILE"),
+            timezone=check_timezone(env.get("EVPIPE_TIMEZONE", ""), "EVPIPE_TIMEZONE"),
             db_host=env["DB_HOST"].strip(),
             db_port=port,
             db_name=env["DB_NAME"].strip(),

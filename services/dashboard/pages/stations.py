@@ -1,4 +1,5 @@
-"""Stations: a sortable table per station with utilisation, and its CSV download."""
+"""Stations: a sortable table per station port with utilisation and idle time, and its CSV
+download."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ TITLE = "Stations"
 # (column id, header, kind): kind picks the number format
 COLUMNS = (
     ("station_id", "Station", "text"),
+    ("port_id", "Port", "text"),
     ("location", "Location", "text"),
     ("charger_type", "Main charger type", "text"),
     ("sessions", "Sessions", "int"),
@@ -26,13 +28,15 @@ COLUMNS = (
     ("revenue_usd", "Revenue (USD)", "usd"),
     ("cost_per_kwh", "Cost per kWh (USD)", "usd3"),
     ("avg_energy_kwh", "kWh per session", "num1"),
-    ("charging_hours", "Charging hours", "num1"),
+    ("charging_hours", "Plugged-in hours", "num1"),
     ("utilisation", "Utilisation", "pct"),
     ("idle_share", "Idle share", "pct"),
+    ("avg_idle_hours", "Idle hours per session", "num2"),
 )
 _FORMATS = {
     "int": Format(group=Group.yes, precision=0, scheme=Scheme.fixed),
     "num1": Format(group=Group.yes, precision=1, scheme=Scheme.fixed),
+    "num2": Format(group=Group.yes, precision=2, scheme=Scheme.fixed),
     "usd": Format(group=Group.yes, precision=2, scheme=Scheme.fixed),
     "usd3": Format(precision=3, scheme=Scheme.fixed),
     "pct": Format(precision=1, scheme=Scheme.percentage),
@@ -80,7 +84,7 @@ def _table() -> Any:
             },
             style_cell_conditional=[
                 {"if": {"column_id": c}, "textAlign": "left"}
-                for c in ("station_id", "location", "charger_type")
+                for c in ("station_id", "port_id", "location", "charger_type")
             ],
             style_data_conditional=[{"if": {"row_index": "odd"}, "backgroundColor": "#fafafa"}],
         )
@@ -107,10 +111,13 @@ def layout(**_query: Any) -> html.Div:
                 ),
                 _table(),
                 html.P(
-                    "Utilisation = charging hours (plug-in to plug-out) / hours in the selected "
-                    "period; a site with several connectors can exceed 100 %. Idle share = 1 - "
-                    "reported charging duration / plugged-in time, shown only where the reported "
-                    "durations fit inside the plugged-in time.",
+                    "One row per station and port (Port is empty where the export has no port "
+                    "number). Utilisation = plugged-in hours (plug-in to plug-out) / hours in "
+                    "the selected period. Idle time = plugged-in minus charging time, over the "
+                    "sessions whose export records both; idle share = idle hours / their "
+                    "plugged-in hours. Cells left empty are not in this data: revenue where the "
+                    "export has no fee in USD, idle time where it has no charging time or no "
+                    "plug-out time.",
                     className="chart-note",
                 ),
             ),
@@ -146,7 +153,11 @@ def update_stations(
         opts = ui.require_data()
         df = data.source.stations(f)
         hours = df.attrs.get("period_hours", 0)
-        text = f"{len(df):,} stations · {ui.period_text(opts, f.start, f.end)} · {hours:,} hours"
+        stations = df[["station_id", "location"]].drop_duplicates().shape[0] if len(df) else 0
+        text = (
+            f"{stations:,} stations, {len(df):,} rows · "
+            f"{ui.period_text(opts, f.start, f.end)} · {hours:,} hours"
+        )
         message = None if len(df) else "No sessions match these filters."
         return ui.notice(message), text, table_records(df)
 
