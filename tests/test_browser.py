@@ -8,6 +8,7 @@ Screenshots go to $EVPIPE_ARTIFACTS (default ./artifacts).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -212,4 +213,73 @@ def test_empty_database_page_in_chromium(settings, serve, browser_page):
     assert "data/incoming" in text and "make reload" in text
     assert page.inner_text("#kpi-sessions") == "–"
     _shot(page, "empty")
+    assert not problems, problems
+
+
+def test_dashboard_over_every_export_format_in_chromium(settings, server, serve, browser_page):
+    """Issue 10: the folder of every real export format (tests/test_exports.py) loaded by one
+    `evpipe run`, then the dashboard over it: numbers add up, what a format lacks reads "not in
+    this data", the stations page shows ports and idle time."""
+    from tests.conftest import fetch, run_cli
+    from tests.test_exports import FILES, put
+
+    put(settings, *FILES)
+    shutil.copy2(ROOT / "data" / "incoming" / "sample_sessions.csv", settings.input_dir)
+    res = run_cli(settings, "run", "--no-progress")
+    assert res.returncode == 0, res.stderr[-2000:]
+    conn = server.admin(settings.db_name)
+    raw = fetch(conn, "SELECT COUNT(*) FROM raw_data")[0][0]
+    conn.close()
+    page, problems = browser_page
+    with read_only_account(server, settings) as ro:
+        base = serve(ro)
+        page.goto(base + "/")
+        page.wait_for_function(
+            f"() => document.querySelector('#kpi-sessions')?.innerText === '{raw:,}'"
+        )
+        _settled(page)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5"
+        )
+        assert page.inner_text("#kpi-revenue").startswith("$")
+        _shot(page, "formats-overview")
+
+        # the stations page: one row per station and port, idle time where it is known
+        page.click("#nav-stations")
+        page.wait_for_selector("#stations-table td")
+        _settled(page)
+        page.fill("#stations-table input[placeholder='filter…'] >> nth=0", "HIGH")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#stations-table tbody tr')]"
+            ".filter(r => r.innerText.includes('HIGH #4')).length === 2"
+        )
+        rows = page.locator("#stations-table tbody tr").all_inner_texts()
+        ports = sorted(r.split("\t")[1].strip() for r in rows if "HIGH #4" in r)
+        assert ports == ["1", "2"], rows
+        _shot(page, "formats-stations")
+
+        page.click("#nav-health")
+        page.wait_for_selector("#health-formats-table td")
+        _settled(page)
+        formats = page.inner_text("#health-formats-table")
+        for profile in {v[0] for v in FILES.values()} | {"ev_charging_patterns"}:
+            assert profile in formats
+        _shot(page, "formats-health")
+
+        # a Trondheim garage: no fees and no charger types in that export
+        page.click("#nav-overview")
+        page.click("#filter-location")
+        page.get_by_role("option", name="AdO3").click()
+        page.keyboard.press("Escape")
+        page.wait_for_function(
+            "() => document.querySelector('#kpi-revenue')?.innerText === 'not in this data'"
+        )
+        _settled(page)
+        assert page.inner_text("#kpi-cost-per-kwh") == "not in this data"
+        assert page.inner_text("#kpi-sessions") == "4"  # sessions 1, 6, 16 and 539
+        page.wait_for_function(
+            "() => document.body.innerText.includes('Charger type is not in this data')"
+        )
+        _shot(page, "formats-trondheim")
     assert not problems, problems

@@ -14,6 +14,7 @@ rows, the run records' counters and the stored rows commit in the same transacti
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import random
 import re
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -587,3 +589,97 @@ def test_dashboard_data_layer_friendly_while_database_down_and_recovers(settings
         server.private.start()
     assert source.health() is not None  # the same object recovers, no restart needed
     assert source.options() is not None
+
+
+# --- kill -9 during a real export format --------------------------------------------------------
+
+NORWAY_HEADER = (
+    "session_ID;Garage_ID;User_ID;User_type;Shared_ID;Start_plugin;Start_plugin_hour;"
+    "End_plugout;End_plugout_hour;El_kWh;Duration_hours;month_plugin;weekdays_plugin\n"
+)
+
+
+def norway_export(path: Path, rows: int) -> tuple[int, int]:
+    """A large file in the Trondheim residential format (profile norway_residential): ';',
+    decimal commas, dd.mm.yyyy, a session every 37 minutes from 2019 on. Quarantined: every 97th
+    row (an impossible date) and the rows that start or end in the hour Oslo's clocks skip.
+    Returns (stored, quarantined)."""
+    base = np.datetime64("2019-01-01T00:00")
+    bad = 0
+    oslo = zoneinfo.ZoneInfo("Europe/Oslo")
+
+    def skipped(t: np.datetime64) -> bool:
+        local = t.astype(dt.datetime)
+        there_and_back = local.replace(tzinfo=oslo).astimezone(dt.UTC).astimezone(oslo)
+        return there_and_back.replace(tzinfo=None) != local
+
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(NORWAY_HEADER)
+        for i in range(rows):
+            start = base + np.timedelta64(i * 37, "m")
+            end = start + np.timedelta64(45 + i % 600, "m")
+            s, e = (str(t).replace("T", " ")[:16] for t in (start, end))
+            fmt = "{2}.{1}.{0} {3}"
+            s = fmt.format(*s[:10].split("-"), s[11:])
+            e = fmt.format(*e[:10].split("-"), e[11:])
+            if i % 97 == 5:
+                s, bad = "31.02.2019 10:00", bad + 1
+            elif skipped(start) or skipped(end):
+                bad += 1
+            kwh = f"{(i % 400) / 10:.1f}".replace(".", ",")
+            out.write(
+                f"{i + 1};G{i % 13};G{i % 13}-{i % 7};Private;NA;{s};0;{e};0;{kwh};1,0;Jan;Monday\n"
+            )
+    return rows - bad, bad
+
+
+def test_kill9_during_a_semicolon_decimal_comma_export_then_rerun_exactly_once(
+    settings, server, tmp_path
+):
+    rows = 60_000
+    stored, bad = norway_export(settings.input_dir / "reports.csv", rows)
+    env = {"EVPIPE_CHUNK_BYTES": "300000"}  # ~4,500 rows a chunk: a dozen commits
+    watcher = server.admin(settings.db_name)
+
+    def committed() -> int:
+        try:
+            got = fetch(watcher, "SELECT COALESCE(SUM(rows_consumed), 0) FROM ingested_files")
+        except mysql.connector.ProgrammingError:
+            return 0
+        return int(got[0][0]) if got else 0
+
+    progress = []
+    for target in (rows // 4, rows // 2):
+        proc = start_cli(settings, tmp_path, "ingest", "--no-progress", **env)
+        wait_for(
+            lambda p=proc, t=target: committed() >= t or p.popen.poll() is not None,
+            120,
+            f"{target} rows to be committed",
+            step=0.01,
+        )
+        assert proc.popen.poll() is None, "the load finished before the kill"
+        os.kill(proc.popen.pid, signal.SIGKILL)
+        proc.wait(60)
+        state = snapshot(server, settings.db_name)
+        assert_consistent(state)
+        progress.append(state.raw + state.rejected)
+    watcher.close()
+    assert 0 < progress[0] <= progress[1] < rows, progress
+    final = run_cli(settings, "run", "--no-progress", **env)
+    assert final.returncode == 0, final.stderr[-3000:]
+    state = snapshot(server, settings.db_name)
+    assert_consistent(state)
+    assert (state.raw, state.rejected) == (stored, bad) and state.running == 0
+    assert_marts_match(server, settings.db_name)
+    conn = server.admin(settings.db_name)
+    # nothing mis-dated: session i started at 2019-01-01 + 37 i minutes, Oslo time
+    sample = fetch(
+        conn, "SELECT source_session_id, charging_start_time, start_utc FROM raw_data "
+        "WHERE source_session_id IN ('1', '5000', '59999')",
+    )  # fmt: skip
+    conn.close()
+    oslo = zoneinfo.ZoneInfo("Europe/Oslo")
+    for sid, local, utc in sample:
+        expect = dt.datetime(2019, 1, 1) + dt.timedelta(minutes=37 * (int(sid) - 1))
+        assert local == expect
+        assert utc == expect.replace(tzinfo=oslo).astimezone(dt.UTC).replace(tzinfo=None)

@@ -33,14 +33,16 @@ SELECT r.id, r.session_key, f.profile AS source_format, r.source_session_id,
        r.time_zone,
        IF(r.plug_out_known = 1, r.plugged_s / 3600, NULL) AS plugged_hours,
        r.charging_duration_hours AS charging_hours,
-       IF(r.plug_out_known = 1, r.plugged_s / 3600 - r.charging_duration_hours, NULL)
-         AS idle_hours,
+       -- as in the daily rollup: only where the charging time fits in the plugged-in time
+       -- (15 minutes of clock skew allowed, counted as no idle time)
+       IF(r.plug_out_known = 1 AND r.charging_duration_hours <= r.plugged_s / 3600 + 0.25,
+          GREATEST(r.plugged_s / 3600 - r.charging_duration_hours, 0), NULL) AS idle_hours,
        r.energy_consumed_kwh AS energy_kwh, r.fee, r.currency,
        r.charger_type, r.user_type, r.source_file, r.source_line, r.run_id
 FROM (
   SELECT raw_data.*,
-         TIMESTAMPDIFF(SECOND, COALESCE(start_utc, charging_start_time),
-                       COALESCE(end_utc, charging_end_time)) AS plugged_s
+         CAST(TIMESTAMPDIFF(SECOND, COALESCE(start_utc, charging_start_time),
+                            COALESCE(end_utc, charging_end_time)) AS DOUBLE) AS plugged_s
   FROM raw_data
 ) r
 LEFT JOIN ingested_files f ON f.file_path = r.source_file;

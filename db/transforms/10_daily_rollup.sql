@@ -4,7 +4,8 @@
 -- plugged = the session's interval (plug-in to plug-out), measured in UTC where the export
 -- places it in time (so a night with a clock change is as long as it really was).
 -- Charging time counts only where the export reports it; idle time (plugged - charging) only
--- where it also has a plug-out time and the charging time fits in the interval.
+-- where it also has a plug-out time and the charging time fits in the interval (as the
+-- sessions view defines idle_hours, db/init/004_session_model.sql).
 INSERT INTO {target} (
   session_date, charging_station_id, port_id, location, charger_type, user_type,
   sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh,

@@ -744,6 +744,7 @@ class Health:
     examples: pd.DataFrame
     warnings: pd.DataFrame
     warnings_runs: int = 0
+    formats: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @staticmethod
     def age_seconds(now: dt.datetime | None, then: dt.datetime | None) -> float | None:
@@ -756,6 +757,8 @@ RUN_COLUMNS = (
     "error_message",
 )  # fmt: skip
 WARNING_RUNS = 500  # warnings are summed over this many most recent runs that had any
+# input files per export format (profile; '' for files no profile could read)
+FORMAT_COLUMNS = ("profile", "files", "rows_read", "files_refused", "last_seen")
 EXAMPLES_PER_RULE = 3
 
 
@@ -833,6 +836,15 @@ def fetch_health(conn: Connection, recent: int = 20) -> Health:
         .sort_values(["rows", "rule"], ascending=[False, True])
         .reset_index(drop=True)
     )
+    formats = pd.DataFrame.from_records(
+        _rows(
+            conn,
+            "SELECT COALESCE(profile, ''), COUNT(*), COALESCE(SUM(rows_consumed), 0), "
+            "SUM(status = 'refused'), MAX(updated_at) FROM ingested_files "
+            "GROUP BY COALESCE(profile, '') ORDER BY 3 DESC",
+        ),
+        columns=list(FORMAT_COLUMNS),
+    )
     return Health(
         now_utc=now,
         newest_session=meta[0],
@@ -844,6 +856,7 @@ def fetch_health(conn: Connection, recent: int = 20) -> Health:
         examples=examples,
         warnings=warnings,
         warnings_runs=len(warn_rows),
+        formats=formats,
     )
 
 

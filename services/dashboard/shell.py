@@ -139,7 +139,8 @@ def layout() -> html.Div:
             html.Main(dash.page_container, className="page"),
             html.Footer(
                 "Numbers come from the marts built by evpipe transform; averages are sums "
-                "divided by counts. Times are UTC.",
+                "divided by counts. Session dates and hours are local time at the charger; "
+                "pipeline run times are UTC.",
                 className="footer",
             ),
         ],

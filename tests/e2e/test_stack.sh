@@ -196,6 +196,21 @@ check "marts include the new sessions" marts_match "$after"
 check "rerun of the new export adds nothing" make -s reload
 check "raw_data still $after" [ "$(count raw_data)" = "$after" ]
 
+# --- 4b. real exports in other formats load beside it (tests/fixtures/exports) -------------
+
+for f in norway_trondheim/ev_charging_reports.csv acn_data/acndata_sessions_caltech_2018.csv \
+         steve_ocpp/transactions.csv; do
+  cp "tests/fixtures/exports/$f" "$EVPIPE_DATA_DIR/e2e_${f%%/*}.csv"
+done
+chmod 644 "$EVPIPE_DATA_DIR"/e2e_*.csv
+check "make reload (three real exports: Trondheim, ACN-Data, SteVe) exits 0" make -s reload
+mixed=$(count raw_data)
+check "real exports loaded: raw_data $after -> $mixed (+25 +21 +14)" [ "$mixed" = $((after + 60)) ]
+profiles=$(sql app "SELECT GROUP_CONCAT(profile ORDER BY profile) FROM ingested_files WHERE file_path LIKE 'e2e\_%' AND profile <> 'ev_charging_patterns'" | tr -d '[:space:]')
+check "each file read with its own profile ($profiles)" [ "$profiles" = "acn_data,norway_residential,steve_ocpp" ]
+check "marts include every format" marts_match "$mixed"
+after=$mixed
+
 # --- 5. data survives down / up --------------------------------------------------------------
 
 check "docker compose down" compose down --timeout 20

@@ -25,6 +25,10 @@ EXAMPLE_COLUMNS = (
     ("rule", "Rule"), ("source_file", "File"), ("line_number", "Line"), ("message", "Message"),
     ("raw_line", "Raw line"),
 )  # fmt: skip
+FORMAT_COLUMNS = (
+    ("profile", "Export format"), ("files", "Files"), ("rows_read", "Rows read"),
+    ("files_refused", "Files refused"), ("last_seen", "Last read (UTC)"),
+)  # fmt: skip
 FRESHNESS = (
     ("health-newest-session", "Newest session start"),
     ("health-last-success", "Last successful run"),
@@ -120,6 +124,16 @@ def layout(**_query: Any) -> html.Div:
                 className="grid grid-2",
             ),
             ui.card(
+                html.H2("Input files by export format", className="card-title"),
+                _table("health-formats-table", FORMAT_COLUMNS, page_size=15),
+                html.P(
+                    "Each file is read with the profile its header matches (`evpipe profiles` "
+                    "lists them; `evpipe inspect FILE` shows the match). Files no profile reads "
+                    "are listed as refused, with the reason in the run's error.",
+                    className="chart-note",
+                ),
+            ),
+            ui.card(
                 html.H2("Quarantined rows: latest examples per rule", className="card-title"),
                 _table("health-examples-table", EXAMPLE_COLUMNS, page_size=15),
             ),
@@ -186,12 +200,26 @@ def _fallback(message: str, kind: str) -> tuple[Any, ...]:
         figures.placeholder("Warnings by rule", "No data to show"),
         "",
         [],
+        [],
     )
+
+
+def format_records(h: Health) -> list[dict[str, Any]]:
+    return [
+        {
+            "profile": r["profile"] or "(not recognised)",
+            "files": int(r["files"]),
+            "rows_read": int(r["rows_read"]),
+            "files_refused": int(r["files_refused"] or 0),
+            "last_seen": _clean(r["last_seen"]),
+        }
+        for r in h.formats.to_dict("records")
+    ]
 
 
 def update_health(_runs_version: Any = None) -> tuple[Any, ...]:
     """Callback body: (notice, 4 freshness values, 4 notes, runs rows, quarantine figure,
-    warnings figure, warnings note, example rows)."""
+    warnings figure, warnings note, example rows, rows of files per export format)."""
 
     def build() -> tuple[Any, ...]:
         h = data.source.health()
@@ -237,6 +265,7 @@ def update_health(_runs_version: Any = None) -> tuple[Any, ...]:
             figures.rule_counts(h.warnings, "Warnings by rule", color=figures.BLUE),
             wnote,
             examples,
+            format_records(h),
         )
 
     return ui.guarded(build, _fallback, "pipeline health")
@@ -260,5 +289,6 @@ def register() -> None:
         Output("health-warnings-chart", "figure"),
         Output("health-warnings-note", "children"),
         Output("health-examples-table", "data"),
+        Output("health-formats-table", "data"),
         ui.RUNS_VERSION,
     )(update_health)
