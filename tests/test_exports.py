@@ -252,6 +252,12 @@ def test_acn_data_gmt_timestamps_site_zone_and_charging_done_time(settings, db):
     )  # fmt: skip
     plugged = (T(2021, 3, 14, 22, 11, 57) - T(2021, 3, 13, 18, 40, 4)).total_seconds() / 3600
     assert r["charging_duration_hours"] == pytest.approx(hours(3, 8, 29))
+    done = fetch(
+        db,
+        "SELECT charging_end_local, charging_end_utc FROM sessions WHERE source_session_id = %s",
+        ("2_39_91_437_2021-03-13 18:39:55.123542",),
+    )
+    assert done == [(T(2021, 3, 13, 13, 48, 33), T(2021, 3, 13, 21, 48, 33))]  # doneChargingTime
     assert idle(db, "source_session_id = %s", "2_39_91_437_2021-03-13 18:39:55.123542") == (
         pytest.approx(plugged - hours(3, 8, 29))
     )

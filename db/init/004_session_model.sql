@@ -33,6 +33,11 @@ SELECT r.id, r.session_key, f.profile AS source_format, r.source_session_id,
        r.time_zone,
        IF(r.plug_out_known = 1, r.plugged_s / 3600, NULL) AS plugged_hours,
        r.charging_duration_hours AS charging_hours,
+       -- charging starts at plug-in in every export evpipe reads; it ends after the charging
+       -- time where the export has one (ACN-Data: doneChargingTime)
+       r.charging_start_time + INTERVAL ROUND(r.charging_duration_hours * 3600) SECOND
+         AS charging_end_local,
+       r.start_utc + INTERVAL ROUND(r.charging_duration_hours * 3600) SECOND AS charging_end_utc,
        -- as in the daily rollup: only where the charging time fits in the plugged-in time
        -- (15 minutes of clock skew allowed, counted as no idle time)
        IF(r.plug_out_known = 1 AND r.charging_duration_hours <= r.plugged_s / 3600 + 0.25,

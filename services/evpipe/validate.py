@@ -130,7 +130,9 @@ class _Checks:
         self.warn.append((rule, mask))
 
 
-def source_text(table: pa.Table, positions: tuple[int, ...], spec: FieldSpec, profile: Profile):
+def source_text(
+    table: pa.Table, positions: tuple[int, ...], spec: FieldSpec, profile: Profile
+) -> list[pa.Array]:
     """The field's text per row: trimmed, missing markers as '', several columns joined."""
     parts = [_strip(table.column(str(p))) for p in positions]
     for i, pattern in enumerate(spec.extract):
@@ -231,72 +233,9 @@ def validate(
         if key in text and specs[key].kind == "text":
             checks.rejects("missing_key", _empty(text[key]), f"{key} is missing")
 
-    # -- time: wall clocks as written, then zones and UTC
-    walls: dict[str, np.ndarray] = {}
-    offsets: dict[str, np.ndarray] = {}
-    for name, values in stamps.items():
-        spec = specs[name]
-        walls[name], offsets[name], layout = _wall_clock(values, spec, date_kind)
-        if spec.offset:
-            offsets[name] = np.full(n, float(zones.parse_offset(spec.offset) or 0))
-        missing = _empty(values)
-        if name == "charging_end_time":
-            checks.rejects(
-                "missing_timestamp",
-                missing,
-                f"{name} is missing (a session still in progress loads once an export has its end)",
-            )
-        elif name != "charging_done_time":
-            checks.rejects("missing_timestamp", missing, f"{name} is missing")
-        bad = np.isnat(walls[name]) & ~missing
-        checks.rejects("bad_timestamp", bad, (name, f"not a {layout} timestamp"))
-        if spec.offset_sources and name in match.offsets:
-            col = _strip(table.column(str(match.offsets[name])))
-            offsets[name] = zones.offsets_of(col, dict(profile.zone_abbreviations))
-            off_text = col
-            unknown = np.isnan(offsets[name]) & ~_empty(off_text) & ~np.isnat(walls[name])
-            text[f"{name} offset"] = off_text
-            checks.rejects("bad_time_zone", unknown, (f"{name} offset", "is not a UTC offset"))
-    end_spec = specs["charging_end_time"]
-    if end_spec.derive:  # no plug-out in the export: the end is the end of charging
-        start_wall = walls["charging_start_time"]
-        dur = numbers.get("charging_duration_hours", np.full(n, np.nan))
-        secs = np.round(np.nan_to_num(dur, nan=0) * 3600).astype("timedelta64[s]")
-        walls["charging_end_time"] = np.where(np.isnan(dur), zones.NAT, start_wall + secs)
-        offsets["charging_end_time"] = offsets["charging_start_time"]
-        checks.rejects(
-            "missing_timestamp",
-            np.isnan(dur) & ~np.isnat(start_wall),
-            "charging_end_time cannot be derived: charging_duration_hours is missing",
-        )
-    row_zone = columns.get("time_zone")
-    zone_default = profile.zone or default_zone
-    needs_zones = (
-        row_zone is not None
-        or zone_default is not None
-        or any(not np.isnan(o).all() for o in offsets.values())
+    local, utc, zone_col, ambiguous = _instants(
+        table, stamps, numbers, columns, text, match, checks, date_kind, default_zone
     )
-    if needs_zones:
-        resolved = zones.resolve(
-            walls, offsets, row_zone, zone_default, dict(profile.zone_abbreviations)
-        )
-        local, utc, zone_col = resolved.local, resolved.utc, resolved.zone
-        if resolved.bad_zone is not None and "time_zone" in text:
-            checks.rejects(
-                "bad_time_zone", resolved.bad_zone, ("time_zone", "is not an IANA time zone")
-            )
-        elif resolved.bad_zone is not None and resolved.bad_zone.any():
-            checks.rejects("bad_time_zone", resolved.bad_zone, "the time zone is unknown")
-        for name, gap in resolved.nonexistent.items():
-            shown = zone_default or "its time zone"
-            checks.rejects(
-                "bad_timestamp", gap, (name, f"does not exist in {shown} (clocks went forward)")
-            )
-        ambiguous = resolved.ambiguous
-    else:
-        local, utc = walls, {k: np.full(n, zones.NAT) for k in walls}
-        zone_col = pa.nulls(n, pa.string())
-        ambiguous = np.zeros(n, dtype=bool)
 
     start_np, end_np = local["charging_start_time"], local["charging_end_time"]
     both = ~np.isnat(start_np) & ~np.isnat(end_np)
@@ -367,6 +306,91 @@ def validate(
     if keep.any():
         result.max_start = start_np[keep].max()
     return result
+
+
+def _instants(
+    table: pa.Table,
+    stamps: dict[str, pa.Array],
+    numbers: dict[str, np.ndarray],
+    columns: dict[str, pa.Array],
+    text: dict[str, pa.Array],
+    match: HeaderMatch,
+    checks: _Checks,
+    date_kind: str,
+    default_zone: str | None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], pa.Array, np.ndarray]:
+    """Local and UTC instants of every timestamp field, each row's zone, and which rows had an
+    ambiguous local time: wall clocks as written, offsets, a derived end, then evpipe.zones."""
+    profile = match.profile
+    specs = {s.name: s for s in profile.fields}
+    n = table.num_rows
+    walls: dict[str, np.ndarray] = {}
+    offsets: dict[str, np.ndarray] = {}
+    for name, values in stamps.items():
+        spec = specs[name]
+        walls[name], offsets[name], layout = _wall_clock(values, spec, date_kind)
+        if spec.offset:
+            offsets[name] = np.full(n, float(zones.parse_offset(spec.offset) or 0))
+        missing = _empty(values)
+        if name == "charging_end_time":
+            checks.rejects(
+                "missing_timestamp",
+                missing,
+                f"{name} is missing (a session still in progress loads once an export has its end)",
+            )
+        elif name != "charging_done_time":
+            checks.rejects("missing_timestamp", missing, f"{name} is missing")
+        bad = np.isnat(walls[name]) & ~missing
+        checks.rejects("bad_timestamp", bad, (name, f"not a {layout} timestamp"))
+        if spec.offset_sources and name in match.offsets:
+            col = _strip(table.column(str(match.offsets[name])))
+            offsets[name] = zones.offsets_of(col, dict(profile.zone_abbreviations))
+            off_text = col
+            unknown = np.isnan(offsets[name]) & ~_empty(off_text) & ~np.isnat(walls[name])
+            text[f"{name} offset"] = off_text
+            checks.rejects("bad_time_zone", unknown, (f"{name} offset", "is not a UTC offset"))
+    end_spec = specs["charging_end_time"]
+    if end_spec.derive:  # no plug-out in the export: the end is the end of charging
+        start_wall = walls["charging_start_time"]
+        dur = numbers.get("charging_duration_hours", np.full(n, np.nan))
+        secs = np.round(np.nan_to_num(dur, nan=0) * 3600).astype("timedelta64[s]")
+        walls["charging_end_time"] = np.where(np.isnan(dur), zones.NAT, start_wall + secs)
+        offsets["charging_end_time"] = offsets["charging_start_time"]
+        checks.rejects(
+            "missing_timestamp",
+            np.isnan(dur) & ~np.isnat(start_wall),
+            "charging_end_time cannot be derived: charging_duration_hours is missing",
+        )
+    row_zone = columns.get("time_zone")
+    zone_default = profile.zone or default_zone
+    needs_zones = (
+        row_zone is not None
+        or zone_default is not None
+        or any(not np.isnan(o).all() for o in offsets.values())
+    )
+    if needs_zones:
+        resolved = zones.resolve(
+            walls, offsets, row_zone, zone_default, dict(profile.zone_abbreviations)
+        )
+        local, utc, zone_col = resolved.local, resolved.utc, resolved.zone
+        if resolved.bad_zone is not None and "time_zone" in text:
+            checks.rejects(
+                "bad_time_zone", resolved.bad_zone, ("time_zone", "is not an IANA time zone")
+            )
+        elif resolved.bad_zone is not None and resolved.bad_zone.any():
+            checks.rejects("bad_time_zone", resolved.bad_zone, "the time zone is unknown")
+        for name, gap in resolved.nonexistent.items():
+            shown = zone_default or "its time zone"
+            checks.rejects(
+                "bad_timestamp", gap, (name, f"does not exist in {shown} (clocks went forward)")
+            )
+        ambiguous = resolved.ambiguous
+    else:
+        local, utc = walls, {k: np.full(n, zones.NAT) for k in walls}
+        zone_col = pa.nulls(n, pa.string())
+        ambiguous = np.zeros(n, dtype=bool)
+
+    return local, utc, zone_col, ambiguous
 
 
 def _recode(raw: pa.Array, values: tuple[tuple[str, str], ...]) -> pa.Array:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -91,12 +90,16 @@ class ZoneResult:
 
 
 def _to_local(utc: np.ndarray, zone: str) -> np.ndarray:
+    import pandas as pd  # only files with time zones need it (keeps `evpipe run` start-up fast)
+
     idx = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(zone).tz_localize(None)
     return idx.to_numpy().astype("datetime64[s]")
 
 
 def _localize(wall: np.ndarray, zone: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """UTC of naive local times in zone; (utc, ambiguous, nonexistent)."""
+    import pandas as pd
+
     idx = pd.DatetimeIndex(wall)
     first = idx.tz_localize(zone, ambiguous=np.ones(len(idx), bool), nonexistent="NaT")
     second = idx.tz_localize(zone, ambiguous=np.zeros(len(idx), bool), nonexistent="NaT")
