@@ -1,15 +1,15 @@
 """Steps 3-7: `evpipe` as users run it (a subprocess), on one throw-away database.
 
 ingest on an empty database -> transform --full -> run with nothing changed (no-op) ->
-1 % more sessions appended to the same file -> run (the database is then left loaded for the
-dashboard steps); and a separate ingest of the large file for peak RSS. Stage times come from
-the run record (pipeline_runs.stage_seconds_json).
+0.1 % more sessions appended to the same file -> run -> 1 % more -> run (the database is then
+left loaded for the dashboard steps); and a separate ingest + full transform of the large file
+for peak RSS and scaling. Stage times come from the run record (pipeline_runs.stage_seconds_json),
+each transform step's seconds and rows read/written from pipeline_runs.transform_json.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,50 +36,24 @@ def last_run(target: Target, db: str) -> dict[str, Any]:
     with conn.cursor(dictionary=True) as cur:
         cur.execute(
             "SELECT run_id, status, rows_read, rows_inserted, rows_already_present, "
-            "rows_quarantined, stage_seconds_json FROM pipeline_runs ORDER BY run_id DESC LIMIT 1"
+            "rows_quarantined, stage_seconds_json, transform_json FROM pipeline_runs "
+            "ORDER BY run_id DESC LIMIT 1"
         )
         row = cur.fetchone()
     conn.close()
     row["stage_seconds"] = json.loads(row.pop("stage_seconds_json") or "{}")
+    # per step: seconds and the rows the server read and wrote (its handler counters)
+    transform = json.loads(row.pop("transform_json") or "null")
+    if transform:
+        row["transform"] = transform
     return {k: (int(v) if k.startswith("rows_") else v) for k, v in row.items()}
-
-
-_TABLE_LINE = re.compile(
-    r"^(\d\d):(\d\d):(\d\d) \S+\s+transform: (?:building|rebuilding|folding \d+ new rows into) "
-    r"(\w+)"
-)
-_ANY_LINE = re.compile(r"^(\d\d):(\d\d):(\d\d) ")
-
-
-def transform_tables(log: str) -> dict[str, int]:
-    """Whole seconds per transform file, from the timestamps of evpipe's log lines (each
-    table's time runs until the next log line)."""
-    out: dict[str, int] = {}
-    current: tuple[str, int] | None = None
-    for line in log.splitlines():
-        stamp = _ANY_LINE.match(line)
-        if not stamp:
-            continue
-        h, m, s = (int(x) for x in stamp.groups())
-        t = h * 3600 + m * 60 + s
-        if current:
-            out[current[0]] = out.get(current[0], 0) + (t - current[1]) % 86400
-            current = None
-        table = _TABLE_LINE.match(line)
-        if table:
-            current = (table.group(4), t)
-    return out
 
 
 def _step(
     target: Target, db: str, input_dir: Path, log_dir: Path, name: str, *args: str
 ) -> dict[str, Any]:
     m = evpipe(target, db, input_dir, *args, log_dir=log_dir, name=name)
-    out = {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, **last_run(target, db)}
-    tables = transform_tables(m.stderr)
-    if tables:
-        out["transform_tables_s"] = tables
-    return out
+    return {"seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb, **last_run(target, db)}
 
 
 @dataclass
@@ -105,11 +79,13 @@ class Evpipe:
     def noop_run(self) -> dict[str, Any]:
         return self._run("noop-run", "run")
 
-    def append_run(self, csv: Path, append_rows: int, seed: int) -> dict[str, Any]:
+    def append_run(
+        self, csv: Path, append_rows: int, seed: int, name: str = "append-run"
+    ) -> dict[str, Any]:
         from evpipe.generate import write_csv
 
         write_csv(csv, append_rows, seed, append=True)
-        out = self._run("append-run", "run")
+        out = self._run(name, "run")
         out["rows_appended"] = append_rows
         out["ingest_s"] = out["stage_seconds"].get("ingest")
         out["transform_s"] = out["stage_seconds"].get("transform")
@@ -119,7 +95,8 @@ class Evpipe:
 def measure_large(
     target: Target, work: Path, rows: int, seed: int, log_dir: Path
 ) -> dict[str, Any]:
-    """Step 7 at another size: a fresh database and file, `evpipe ingest`, peak RSS."""
+    """Step 7 at another size: a fresh database and file, `evpipe ingest`, then
+    `evpipe transform --full`; seconds and peak RSS of each."""
     from evpipe.generate import write_csv
 
     input_dir = work / f"incoming-{rows}"
@@ -131,6 +108,9 @@ def measure_large(
         out = _step(target, db, input_dir, log_dir, f"ingest-{rows}", "ingest")
         out["rows"] = rows
         out["rows_per_s"] = rows / out["seconds"]
+        out["transform_full"] = _step(
+            target, db, input_dir, log_dir, f"transform-full-{rows}", "transform", "--full"
+        )
         return out
     finally:
         target.drop_database(db)

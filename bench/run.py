@@ -1,9 +1,11 @@
-"""`python -m bench.run`: every issue-5 measurement in one run, on one server and one data set.
+"""`python -m bench.run`: every measurement in one run, on one server and one data set.
 
 Order: generate the file -> 1 ceiling -> 2 naive -> 3 evpipe ingest -> 6 transform --full ->
-4 no-op run -> 5 1 % append + run -> 8 dashboard callbacks -> 9 dashboard load ->
-7 ingest of the large file (peak RSS). A failing step is recorded and the others still run.
-Prints a table, ratios and targets; writes JSON (default bench/results/latest.json).
+4 no-op run -> 5a 0.1 % append + run -> 5 1 % append + run -> 8 dashboard callbacks ->
+9 dashboard load -> 7 ingest + full transform of the large file (peak RSS, scaling).
+A failing step is recorded and the others still run. Prints tables (steps, each transform
+step's rows read and written, scaling), ratios and targets; writes JSON (default
+bench/results/latest.json).
 """
 
 from __future__ import annotations
@@ -32,12 +34,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rows-large",
         type=int,
-        default=5_000_000,
-        help="sessions for the second peak-RSS ingest (default 5_000_000)",
+        default=10_000_000,
+        help="sessions for the large ingest + full transform (default 10_000_000)",
     )
-    p.add_argument("--quick", action="store_true", help="skip the large ingest")
+    p.add_argument("--quick", action="store_true", help="skip the large ingest + transform")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--append-share", type=float, default=0.01, help="default 0.01 (1 %%)")
+    p.add_argument(
+        "--small-append-share",
+        type=float,
+        default=0.001,
+        help="the append whose rows touched are reported per step (default 0.001, 0.1 %%)",
+    )
     p.add_argument("--ceiling-runs", type=int, default=2, help="best of N (default 2)")
     p.add_argument(
         "--naive-limit",
@@ -135,9 +143,14 @@ def run(args: argparse.Namespace, server: Target, work: Path) -> dict[str, Any]:
     db = server.fresh_database("evpipe")
     ev = pipeline.Evpipe(server, db, incoming, b.logs)
     append_rows = max(1, round(args.rows * args.append_share))
+    small_rows = max(1, round(args.rows * args.small_append_share))
     b.step("ingest", lambda: ev.ingest(args.rows))
     b.step("transform_full", ev.transform_full)
     b.step("noop_run", ev.noop_run)
+    b.step(
+        "small_append_run",
+        lambda: ev.append_run(csv, small_rows, args.seed, name="small-append-run"),
+    )
     b.step("append_run", lambda: ev.append_run(csv, append_rows, args.seed))
     dashboard_steps(b, db)
     server.drop_database(db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -86,6 +87,15 @@ def settings(server: Server, tmp_path: Path) -> Iterator[Settings]:
     )
     conn = server.admin()
     with conn.cursor() as cur:
+        # a failed test can leave a connection in an open transaction, whose metadata locks
+        # would block the DROP (and the whole suite) until the lock wait timeout
+        cur.execute(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()",
+            (name,),
+        )
+        for (thread,) in cur.fetchall():
+            with contextlib.suppress(Exception):  # it may have ended by itself
+                cur.execute(f"KILL {int(thread)}")
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
     conn.close()
 

@@ -27,6 +27,7 @@ STEP_FIELDS = {
     "ingest": ("seconds", "rows_per_s", "peak_rss_mb", "rows_inserted"),
     "transform_full": ("seconds", "peak_rss_mb"),
     "noop_run": ("seconds", "peak_rss_mb"),
+    "small_append_run": ("seconds", "rows_inserted", "transform_s", "ingest_s"),
     "append_run": ("seconds", "rows_inserted", "transform_s", "ingest_s"),
     "ingest_large": ("seconds", "peak_rss_mb", "rows"),
     "dash_callbacks": ("p95_ms_max",),
@@ -63,7 +64,7 @@ def test_bench_run_reports_every_step(server: Server, tmp_path: Path) -> None:
         cmd, cwd=ROOT, env=bench_env(), capture_output=True, text=True, timeout=600
     )
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-2000:]
-    assert "targets (issue 5)" in proc.stdout
+    assert "targets:" in proc.stdout and "transform steps" in proc.stdout
     result = json.loads(out.read_text())
     steps = result["steps"]
     assert set(steps) == set(STEP_FIELDS)
@@ -77,8 +78,16 @@ def test_bench_run_reports_every_step(server: Server, tmp_path: Path) -> None:
             assert numeric(data.get(field)), (step, field, data)
     assert steps["ingest"]["rows_inserted"] + steps["ingest"]["rows_quarantined"] == 3000
     assert steps["noop_run"]["rows_inserted"] == 0
+    assert steps["small_append_run"]["rows_read"] == 3
     assert steps["append_run"]["rows_read"] == 30
+    # every transform step reports the rows the server read and wrote
+    for step in ("transform_full", "small_append_run", "append_run"):
+        costs = steps[step]["transform"]["steps"]
+        assert costs and all(numeric(c["rows_read"]) for c in costs.values()), (step, costs)
+    assert steps["small_append_run"]["transform"]["mode"] == "incremental"
     assert steps["ingest_large"]["rows"] == 4000
+    assert numeric(steps["ingest_large"]["transform_full"]["seconds"])
+    assert "scaling:" in proc.stdout
     assert {t["verdict"] for t in result["targets"]} <= {"PASS", "FAIL", "n/a"}
     assert result["meta"]["server"]["version"]
     assert "db_password" not in result["meta"]["args"]

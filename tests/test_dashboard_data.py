@@ -286,12 +286,12 @@ def test_loaded_but_not_transformed_says_run_a_transform(settings):
     ensure_schema(conn)
     with conn.cursor() as cur:  # rollups filled, dashboard cubes not (yet)
         cur.execute(
-            "INSERT INTO processed_daily_rollup (session_date, charging_station_id, port_id, "
-            "location, charger_type, user_type, sessions, energy_kwh, energy_sessions, "
-            "cost_usd, cost_sessions, cost_energy_kwh, duration_hours, duration_sessions, "
-            "charging_hours, temperature_c, temperature_sessions, idle_hours, "
-            "idle_plugged_hours, idle_sessions) VALUES ('2024-01-01', 'S', '', 'L', 'C', 'U', "
-            "1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1)"
+            "INSERT INTO processed_daily_rollup (session_date, dim_id, charging_station_id, "
+            "port_id, location, charger_type, user_type, seg_id, sessions, energy_kwh, "
+            "energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours, "
+            "duration_sessions, charging_hours, temperature_c, temperature_sessions, idle_hours, "
+            "idle_plugged_hours, idle_sessions) VALUES ('2024-01-01', 1, 'S', '', 'L', 'C', 'U', "
+            "1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1)"
         )
     conn.commit()
     opts = DashboardData(settings, version_ttl=0).options()

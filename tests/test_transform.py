@@ -17,12 +17,7 @@ MARTS = ("processed_station_metrics", "processed_energy_demand", "processed_cost
 
 def mart_snapshot(db) -> dict[str, list]:
     out = {}
-    for table in (
-        *MARTS,
-        "processed_daily_rollup",
-        "processed_hourly_rollup",
-        "processed_hourly_load",
-    ):
+    for table in (*MARTS, "processed_daily_rollup", "processed_dash_hourly", "processed_dash_load"):
         rows = fetch(db, f"SELECT * FROM {table}")
         out[table] = sorted(
             tuple(round(v, 6) if isinstance(v, float) else v for v in r) for r in rows
@@ -45,7 +40,11 @@ def test_mart_totals_equal_raw_data_totals(settings, db, shared_csv):
     assert one(db, "SELECT SUM(total_cost_usd) FROM processed_station_metrics") == pytest.approx(
         raw_c
     )
-    assert one(db, "SELECT SUM(energy_kwh) FROM processed_hourly_load") == pytest.approx(raw_e)
+    hours = " + ".join(f"h{h:02d}" for h in range(24))
+    assert one(
+        db, f"SELECT SUM({hours}) FROM processed_dash_load WHERE location <> '*' AND "
+        "charger_type <> '*' AND user_type <> '*'",
+    ) == pytest.approx(raw_e)  # fmt: skip
     # averages are sum/count over sessions, not averages of averages
     for charger, avg in fetch(
         db, "SELECT charger_type, avg_energy_kwh FROM processed_cost_efficiency"
@@ -99,10 +98,10 @@ def test_load_curve_spreads_energy_over_the_charging_interval(settings, db):
     row = factory.session(1, start, Energy_Consumed_kWh="30")  # 10:30 -> 12:00, 1.5 h
     factory.write(settings.input_dir / "a.csv", [row])
     assert run_cli(settings, "run").returncode == 0
-    got = {
-        h: round(e, 6)
-        for h, e in fetch(db, "SELECT hour_of_day, energy_kwh FROM processed_hourly_load")
-    }
+    cols = ", ".join(f"h{h:02d}" for h in range(24))
+    row = fetch(db, f"SELECT {cols} FROM processed_dash_load WHERE location = '*' AND "
+                "charger_type = '*' AND user_type = '*'")[0]  # fmt: skip
+    got = {h: round(e, 6) for h, e in enumerate(row) if e}
     assert got == {10: 10.0, 11: 20.0}
 
 

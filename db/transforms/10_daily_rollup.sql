@@ -1,59 +1,57 @@
 -- builds: processed_daily_rollup
--- mode: additive
--- Sums and counts only, so new raw rows (id range) can be folded into the existing rollup.
+-- mode: rollup
+-- fold-keep: charging_station_id, port_id, location, charger_type, user_type, seg_id
+-- Sums and counts by day and dimension (station, port, location, charger type, user type; see
+-- 006_dimensions.sql): grouped by one integer, then named (the names are the dimension's:
+-- they do not fold). Sums only, so the rows of new
+-- sessions fold into the existing rollup (evpipe.transform adds them up).
 -- plugged = the session's interval (plug-in to plug-out), measured in UTC where the export
--- places it in time (so a night with a clock change is as long as it really was).
+-- places it in time (so a night with a clock change is as long as it really was); in DOUBLE
+-- (3600e0): DECIMAL sums are slower.
 -- Charging time counts only where the export reports it; idle time (plugged - charging) only
 -- where it also has a plug-out time and the charging time fits in the interval (as the
 -- sessions view defines idle_hours, db/init/004_session_model.sql).
 INSERT INTO {target} (
-  session_date, charging_station_id, port_id, location, charger_type, user_type,
+  session_date, dim_id, charging_station_id, port_id, location, charger_type, user_type, seg_id,
   sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh,
   duration_hours, duration_sessions, charging_hours, temperature_c, temperature_sessions,
   idle_hours, idle_plugged_hours, idle_sessions)
-SELECT SQL_BIG_RESULT DATE(s.charging_start_time),
-       s.station, s.port, s.location, s.charger_type, s.user_type,
-       COUNT(*),
-       COALESCE(SUM(s.energy_consumed_kwh), 0), COUNT(s.energy_consumed_kwh),
-       COALESCE(SUM(s.cost_usd), 0), COUNT(s.cost_usd),
-       COALESCE(SUM(IF(s.cost_usd IS NULL, NULL, s.energy_consumed_kwh)), 0),
-       COALESCE(SUM(s.charging_duration_hours), 0), COUNT(s.charging_duration_hours),
-       SUM(s.plugged),
-       COALESCE(SUM(s.temperature_c), 0), COUNT(s.temperature_c),
-       COALESCE(SUM(IF(s.idle_known,
-                       GREATEST(s.plugged - s.charging_duration_hours, 0), NULL)), 0),
-       COALESCE(SUM(IF(s.idle_known, s.plugged, NULL)), 0),
-       COALESCE(SUM(s.idle_known), 0)
+SELECT a.session_date, a.dim_id, d.station_id, d.port_id, d.location, d.charger_type,
+       d.user_type, d.seg_id,
+       a.sessions, a.energy_kwh, a.energy_sessions, a.cost_usd, a.cost_sessions,
+       a.cost_energy_kwh, a.duration_hours, a.duration_sessions, a.charging_hours,
+       a.temperature_c, a.temperature_sessions, a.idle_hours, a.idle_plugged_hours,
+       a.idle_sessions
 FROM (
-  SELECT charging_start_time, energy_consumed_kwh, cost_usd, charging_duration_hours,
-         temperature_c,
-         COALESCE(charging_station_id, 'Unknown') AS station,
-         COALESCE(port_id, '') AS port,
-         COALESCE(charging_station_location, 'Unknown') AS location,
-         COALESCE(charger_type, 'Unknown') AS charger_type,
-         COALESCE(user_type, 'Unknown') AS user_type,
-         TIMESTAMPDIFF(SECOND, COALESCE(start_utc, charging_start_time),
-                       COALESCE(end_utc, charging_end_time)) / 3600 AS plugged,
-         plug_out_known = 1 AND charging_duration_hours IS NOT NULL
-           AND charging_duration_hours <= TIMESTAMPDIFF(SECOND,
-                 COALESCE(start_utc, charging_start_time),
-                 COALESCE(end_utc, charging_end_time)) / 3600 + 0.25 AS idle_known
-  FROM raw_data
-  WHERE id > %(from_id)s AND id <= %(to_id)s
-) s
-GROUP BY 1, 2, 3, 4, 5, 6
-ON DUPLICATE KEY UPDATE
-  sessions             = sessions + VALUES(sessions),
-  energy_kwh           = energy_kwh + VALUES(energy_kwh),
-  energy_sessions      = energy_sessions + VALUES(energy_sessions),
-  cost_usd             = cost_usd + VALUES(cost_usd),
-  cost_sessions        = cost_sessions + VALUES(cost_sessions),
-  cost_energy_kwh      = cost_energy_kwh + VALUES(cost_energy_kwh),
-  duration_hours       = duration_hours + VALUES(duration_hours),
-  duration_sessions    = duration_sessions + VALUES(duration_sessions),
-  charging_hours       = charging_hours + VALUES(charging_hours),
-  temperature_c        = temperature_c + VALUES(temperature_c),
-  temperature_sessions = temperature_sessions + VALUES(temperature_sessions),
-  idle_hours           = idle_hours + VALUES(idle_hours),
-  idle_plugged_hours   = idle_plugged_hours + VALUES(idle_plugged_hours),
-  idle_sessions        = idle_sessions + VALUES(idle_sessions);
+  SELECT DATE(s.charging_start_time) AS session_date, s.dim_id,
+         COUNT(*) AS sessions,
+         COALESCE(SUM(s.energy_consumed_kwh), 0) AS energy_kwh,
+         COUNT(s.energy_consumed_kwh) AS energy_sessions,
+         COALESCE(SUM(s.cost_usd), 0) AS cost_usd, COUNT(s.cost_usd) AS cost_sessions,
+         COALESCE(SUM(IF(s.cost_usd IS NULL, NULL, s.energy_consumed_kwh)), 0)
+           AS cost_energy_kwh,
+         COALESCE(SUM(s.charging_duration_hours), 0) AS duration_hours,
+         COUNT(s.charging_duration_hours) AS duration_sessions,
+         SUM(s.plugged) AS charging_hours,
+         COALESCE(SUM(s.temperature_c), 0) AS temperature_c,
+         COUNT(s.temperature_c) AS temperature_sessions,
+         COALESCE(SUM(IF(s.idle_known,
+                         GREATEST(s.plugged - s.charging_duration_hours, 0), NULL)), 0)
+           AS idle_hours,
+         COALESCE(SUM(IF(s.idle_known, s.plugged, NULL)), 0) AS idle_plugged_hours,
+         COALESCE(SUM(s.idle_known), 0) AS idle_sessions
+  FROM (
+    SELECT charging_start_time, dim_id, energy_consumed_kwh, cost_usd, charging_duration_hours,
+           temperature_c,
+           TIMESTAMPDIFF(SECOND, COALESCE(start_utc, charging_start_time),
+                         COALESCE(end_utc, charging_end_time)) / 3600e0 AS plugged,
+           plug_out_known = 1 AND charging_duration_hours IS NOT NULL
+             AND charging_duration_hours <= TIMESTAMPDIFF(SECOND,
+                   COALESCE(start_utc, charging_start_time),
+                   COALESCE(end_utc, charging_end_time)) / 3600e0 + 0.25 AS idle_known
+    FROM raw_data
+    WHERE id > %(from_id)s AND id <= %(to_id)s
+  ) s
+  GROUP BY 1, 2
+) a
+JOIN dimensions d ON d.dim_id = a.dim_id;

@@ -1,20 +1,30 @@
 -- builds: processed_dash_segments
--- mode: rebuild
+-- mode: derived
 -- The dashboard's overview cube (see 003_dashboard.sql): days, then the seven '*' combinations
--- of each day, then months, quarters and years by weekday. Reads only processed_daily_rollup;
--- linear in its size.
+-- of each day, then months, quarters and years by weekday. Reads only processed_daily_rollup
+-- (days grouped by segment code first); linear in its size.
 -- Keeps these GROUP BYs in memory: the default 16 MB limit sends them to disk, ~5x slower.
 SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456;
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,
   sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
   duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
-SELECT location, charger_type, user_type, 'D', session_date, WEEKDAY(session_date),
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
-       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
-FROM processed_daily_rollup
-GROUP BY location, charger_type, user_type, session_date;
+SELECT g.location, g.charger_type, g.user_type, 'D', a.session_date, WEEKDAY(a.session_date),
+       a.sessions, a.energy_kwh, a.energy_sessions, a.cost_usd, a.cost_sessions,
+       a.cost_energy_kwh, a.duration_hours, a.duration_sessions, a.charging_hours,
+       a.idle_hours, a.idle_plugged_hours, a.idle_sessions
+FROM (
+  SELECT session_date, seg_id,
+         SUM(sessions) AS sessions, SUM(energy_kwh) AS energy_kwh,
+         SUM(energy_sessions) AS energy_sessions, SUM(cost_usd) AS cost_usd,
+         SUM(cost_sessions) AS cost_sessions, SUM(cost_energy_kwh) AS cost_energy_kwh,
+         SUM(duration_hours) AS duration_hours, SUM(duration_sessions) AS duration_sessions,
+         SUM(charging_hours) AS charging_hours, SUM(idle_hours) AS idle_hours,
+         SUM(idle_plugged_hours) AS idle_plugged_hours, SUM(idle_sessions) AS idle_sessions
+  FROM {rows:processed_daily_rollup}
+  GROUP BY session_date, seg_id
+) a
+JOIN segments g ON g.seg_id = a.seg_id;
 
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,

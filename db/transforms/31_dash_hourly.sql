@@ -1,41 +1,64 @@
 -- builds: processed_dash_hourly
--- mode: rebuild
--- Heatmap cube (see 003_dashboard.sql): processed_hourly_rollup pivoted to one column per hour,
--- then the seven '*' combinations of each day, then months by weekday.
+-- mode: rollup
+-- Heatmap cube (see 003_dashboard.sql): sessions and energy by the local hour charging started,
+-- per day and segment (location, charger type, user type), one column per hour; then the seven
+-- '*' combinations of each day, then months by weekday. From raw_data (an id range), grouped by
+-- integers (day, hour, segment code) first.
 -- Keeps these GROUP BYs in memory: the default 16 MB limit sends them to disk, ~5x slower.
 SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456;
+
+DROP TEMPORARY TABLE IF EXISTS tmp_hour_counts;
+
+CREATE TEMPORARY TABLE tmp_hour_counts (
+  d        DATE NOT NULL,
+  seg_id   INT UNSIGNED NOT NULL,
+  h        TINYINT UNSIGNED NOT NULL,
+  sessions INT UNSIGNED NOT NULL,
+  energy   DOUBLE NOT NULL,
+  PRIMARY KEY (d, seg_id, h)
+) ENGINE=InnoDB
+SELECT DATE(r.charging_start_time) AS d, dm.seg_id, HOUR(r.charging_start_time) AS h,
+       COUNT(*) AS sessions, COALESCE(SUM(r.energy_consumed_kwh), 0) AS energy
+FROM raw_data r
+JOIN dimensions dm ON dm.dim_id = r.dim_id
+WHERE r.id > %(from_id)s AND r.id <= %(to_id)s
+GROUP BY 1, 2, 3;
+
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,
   s00, s01, s02, s03, s04, s05, s06, s07, s08, s09, s10, s11, s12, s13, s14, s15, s16, s17,
   s18, s19, s20, s21, s22, s23, e00, e01, e02, e03, e04, e05, e06, e07, e08, e09, e10, e11,
   e12, e13, e14, e15, e16, e17, e18, e19, e20, e21, e22, e23)
-SELECT location, charger_type, user_type, 'D', session_date, WEEKDAY(session_date),
-       SUM(IF(hour_of_day = 0, sessions, 0)), SUM(IF(hour_of_day = 1, sessions, 0)),
-       SUM(IF(hour_of_day = 2, sessions, 0)), SUM(IF(hour_of_day = 3, sessions, 0)),
-       SUM(IF(hour_of_day = 4, sessions, 0)), SUM(IF(hour_of_day = 5, sessions, 0)),
-       SUM(IF(hour_of_day = 6, sessions, 0)), SUM(IF(hour_of_day = 7, sessions, 0)),
-       SUM(IF(hour_of_day = 8, sessions, 0)), SUM(IF(hour_of_day = 9, sessions, 0)),
-       SUM(IF(hour_of_day = 10, sessions, 0)), SUM(IF(hour_of_day = 11, sessions, 0)),
-       SUM(IF(hour_of_day = 12, sessions, 0)), SUM(IF(hour_of_day = 13, sessions, 0)),
-       SUM(IF(hour_of_day = 14, sessions, 0)), SUM(IF(hour_of_day = 15, sessions, 0)),
-       SUM(IF(hour_of_day = 16, sessions, 0)), SUM(IF(hour_of_day = 17, sessions, 0)),
-       SUM(IF(hour_of_day = 18, sessions, 0)), SUM(IF(hour_of_day = 19, sessions, 0)),
-       SUM(IF(hour_of_day = 20, sessions, 0)), SUM(IF(hour_of_day = 21, sessions, 0)),
-       SUM(IF(hour_of_day = 22, sessions, 0)), SUM(IF(hour_of_day = 23, sessions, 0)),
-       SUM(IF(hour_of_day = 0, energy_kwh, 0)), SUM(IF(hour_of_day = 1, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 2, energy_kwh, 0)), SUM(IF(hour_of_day = 3, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 4, energy_kwh, 0)), SUM(IF(hour_of_day = 5, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 6, energy_kwh, 0)), SUM(IF(hour_of_day = 7, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 8, energy_kwh, 0)), SUM(IF(hour_of_day = 9, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 10, energy_kwh, 0)), SUM(IF(hour_of_day = 11, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 12, energy_kwh, 0)), SUM(IF(hour_of_day = 13, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 14, energy_kwh, 0)), SUM(IF(hour_of_day = 15, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 16, energy_kwh, 0)), SUM(IF(hour_of_day = 17, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 18, energy_kwh, 0)), SUM(IF(hour_of_day = 19, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 20, energy_kwh, 0)), SUM(IF(hour_of_day = 21, energy_kwh, 0)),
-       SUM(IF(hour_of_day = 22, energy_kwh, 0)), SUM(IF(hour_of_day = 23, energy_kwh, 0))
-FROM processed_hourly_rollup
-GROUP BY location, charger_type, user_type, session_date;
+SELECT g.location, g.charger_type, g.user_type, 'D', t.d, WEEKDAY(t.d),
+       SUM(IF(t.h = 0, t.sessions, 0)), SUM(IF(t.h = 1, t.sessions, 0)),
+       SUM(IF(t.h = 2, t.sessions, 0)), SUM(IF(t.h = 3, t.sessions, 0)),
+       SUM(IF(t.h = 4, t.sessions, 0)), SUM(IF(t.h = 5, t.sessions, 0)),
+       SUM(IF(t.h = 6, t.sessions, 0)), SUM(IF(t.h = 7, t.sessions, 0)),
+       SUM(IF(t.h = 8, t.sessions, 0)), SUM(IF(t.h = 9, t.sessions, 0)),
+       SUM(IF(t.h = 10, t.sessions, 0)), SUM(IF(t.h = 11, t.sessions, 0)),
+       SUM(IF(t.h = 12, t.sessions, 0)), SUM(IF(t.h = 13, t.sessions, 0)),
+       SUM(IF(t.h = 14, t.sessions, 0)), SUM(IF(t.h = 15, t.sessions, 0)),
+       SUM(IF(t.h = 16, t.sessions, 0)), SUM(IF(t.h = 17, t.sessions, 0)),
+       SUM(IF(t.h = 18, t.sessions, 0)), SUM(IF(t.h = 19, t.sessions, 0)),
+       SUM(IF(t.h = 20, t.sessions, 0)), SUM(IF(t.h = 21, t.sessions, 0)),
+       SUM(IF(t.h = 22, t.sessions, 0)), SUM(IF(t.h = 23, t.sessions, 0)),
+       SUM(IF(t.h = 0, t.energy, 0)), SUM(IF(t.h = 1, t.energy, 0)),
+       SUM(IF(t.h = 2, t.energy, 0)), SUM(IF(t.h = 3, t.energy, 0)),
+       SUM(IF(t.h = 4, t.energy, 0)), SUM(IF(t.h = 5, t.energy, 0)),
+       SUM(IF(t.h = 6, t.energy, 0)), SUM(IF(t.h = 7, t.energy, 0)),
+       SUM(IF(t.h = 8, t.energy, 0)), SUM(IF(t.h = 9, t.energy, 0)),
+       SUM(IF(t.h = 10, t.energy, 0)), SUM(IF(t.h = 11, t.energy, 0)),
+       SUM(IF(t.h = 12, t.energy, 0)), SUM(IF(t.h = 13, t.energy, 0)),
+       SUM(IF(t.h = 14, t.energy, 0)), SUM(IF(t.h = 15, t.energy, 0)),
+       SUM(IF(t.h = 16, t.energy, 0)), SUM(IF(t.h = 17, t.energy, 0)),
+       SUM(IF(t.h = 18, t.energy, 0)), SUM(IF(t.h = 19, t.energy, 0)),
+       SUM(IF(t.h = 20, t.energy, 0)), SUM(IF(t.h = 21, t.energy, 0)),
+       SUM(IF(t.h = 22, t.energy, 0)), SUM(IF(t.h = 23, t.energy, 0))
+FROM tmp_hour_counts t
+JOIN segments g ON g.seg_id = t.seg_id
+GROUP BY t.d, t.seg_id;
+
+DROP TEMPORARY TABLE tmp_hour_counts;
 
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,

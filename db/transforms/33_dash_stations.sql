@@ -1,33 +1,51 @@
 -- builds: processed_dash_stations
--- mode: rebuild
+-- mode: derived
 -- Stations cube (see 004_session_model.sql): months and weeks per station port, charger type
--- and user type from processed_daily_rollup, the same for all charger and user types ('*', '*'),
--- then quarters and years from the months.
+-- and user type from processed_daily_rollup (grouped by dimension code first), the same for all
+-- charger and user types ('*', '*'), then quarters and years from the months.
 -- Keeps these GROUP BYs in memory: the default 16 MB limit sends them to disk, ~5x slower.
 SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456;
 INSERT INTO {target} (
   charger_type, user_type, grain, period_start, location, charging_station_id, port_id,
   sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
   duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
-SELECT charger_type, user_type, 'M', session_date - INTERVAL (DAYOFMONTH(session_date) - 1) DAY,
-       location, charging_station_id, port_id,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
-       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
-FROM processed_daily_rollup
-GROUP BY charger_type, user_type, 4, location, charging_station_id, port_id;
+SELECT d.charger_type, d.user_type, 'M', a.period_start, d.location, d.station_id,
+       d.port_id, a.sessions, a.energy_kwh, a.energy_sessions, a.cost_usd, a.cost_sessions,
+       a.cost_energy_kwh, a.duration_hours, a.duration_sessions, a.charging_hours, a.idle_hours,
+       a.idle_plugged_hours, a.idle_sessions
+FROM (
+  SELECT session_date - INTERVAL (DAYOFMONTH(session_date) - 1) DAY AS period_start,
+         dim_id, SUM(sessions) AS sessions, SUM(energy_kwh) AS energy_kwh,
+         SUM(energy_sessions) AS energy_sessions, SUM(cost_usd) AS cost_usd,
+         SUM(cost_sessions) AS cost_sessions, SUM(cost_energy_kwh) AS cost_energy_kwh,
+         SUM(duration_hours) AS duration_hours, SUM(duration_sessions) AS duration_sessions,
+         SUM(charging_hours) AS charging_hours, SUM(idle_hours) AS idle_hours,
+         SUM(idle_plugged_hours) AS idle_plugged_hours, SUM(idle_sessions) AS idle_sessions
+  FROM {rows:processed_daily_rollup}
+  GROUP BY 1, dim_id
+) a
+JOIN dimensions d ON d.dim_id = a.dim_id;
 
 INSERT INTO {target} (
   charger_type, user_type, grain, period_start, location, charging_station_id, port_id,
   sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
   duration_sessions, charging_hours, idle_hours, idle_plugged_hours, idle_sessions)
-SELECT charger_type, user_type, 'W', session_date - INTERVAL WEEKDAY(session_date) DAY,
-       location, charging_station_id, port_id,
-       SUM(sessions), SUM(energy_kwh), SUM(energy_sessions), SUM(cost_usd), SUM(cost_sessions), SUM(cost_energy_kwh),
-       SUM(duration_hours), SUM(duration_sessions), SUM(charging_hours),
-       SUM(idle_hours), SUM(idle_plugged_hours), SUM(idle_sessions)
-FROM processed_daily_rollup
-GROUP BY charger_type, user_type, 4, location, charging_station_id, port_id;
+SELECT d.charger_type, d.user_type, 'W', a.period_start, d.location, d.station_id,
+       d.port_id, a.sessions, a.energy_kwh, a.energy_sessions, a.cost_usd, a.cost_sessions,
+       a.cost_energy_kwh, a.duration_hours, a.duration_sessions, a.charging_hours, a.idle_hours,
+       a.idle_plugged_hours, a.idle_sessions
+FROM (
+  SELECT session_date - INTERVAL WEEKDAY(session_date) DAY AS period_start,
+         dim_id, SUM(sessions) AS sessions, SUM(energy_kwh) AS energy_kwh,
+         SUM(energy_sessions) AS energy_sessions, SUM(cost_usd) AS cost_usd,
+         SUM(cost_sessions) AS cost_sessions, SUM(cost_energy_kwh) AS cost_energy_kwh,
+         SUM(duration_hours) AS duration_hours, SUM(duration_sessions) AS duration_sessions,
+         SUM(charging_hours) AS charging_hours, SUM(idle_hours) AS idle_hours,
+         SUM(idle_plugged_hours) AS idle_plugged_hours, SUM(idle_sessions) AS idle_sessions
+  FROM {rows:processed_daily_rollup}
+  GROUP BY 1, dim_id
+) a
+JOIN dimensions d ON d.dim_id = a.dim_id;
 
 INSERT INTO {target} (
   charger_type, user_type, grain, period_start, location, charging_station_id, port_id,

@@ -505,7 +505,7 @@ def fetch_heatmap(conn: Connection, f: Filters, opts: Options) -> pd.DataFrame:
 
 def fetch_load_curve(conn: Connection, f: Filters, opts: Options) -> pd.DataFrame:
     """Average and peak load (kW) by hour of day. Each session's energy is spread evenly over
-    its charging interval (processed_hourly_load), so a clock hour's kWh is its average kW.
+    its charging interval (processed_dash_load), so a clock hour's kWh is its average kW.
     avg_kw: mean over every day of the selected period (days without charging count as 0);
     peak_kw: the highest value of that hour on any one day."""
     out = pd.DataFrame({"hour": list(HOURS), "avg_kw": 0.0, "peak_kw": 0.0})

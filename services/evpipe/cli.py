@@ -114,6 +114,7 @@ def _open(settings: Settings) -> tuple[Connection, list[str]]:
 
 
 def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int:
+    from evpipe.dimensions import Dimensions
     from evpipe.ingest import Options, ingest
     from evpipe.progress import Progress
     from evpipe.runs import finish_run, start_run
@@ -126,21 +127,28 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
             if command in ("ingest", "run"):
                 log.info("run #%d: ingesting %s", run.run_id, settings.input_dir)
                 progress = Progress(enabled=not getattr(args, "no_progress", False))
+                dimensions = Dimensions(lambda: connect(settings))
                 with run.stage("ingest"):
                     options = Options(
+                        dimensions=dimensions,
                         profile=settings.profile,
                         date_format=settings.date_format,
                         default_zone=settings.timezone,
                         chunk_bytes=settings.chunk_bytes,
                         settle_s=settings.settle_s,
                     )
-                    ingest(conn, run, settings.input_dir, options, progress)
+                    try:
+                        ingest(conn, run, settings.input_dir, options, progress)
+                    finally:
+                        dimensions.close()
             if command in ("transform", "run"):
                 with run.stage("transform"):
                     # a migration may add tables that only a full rebuild fills
                     result = run_transforms(
                         conn, full=getattr(args, "full", False) or bool(migrated)
                     )
+                run.transform = result.record()
+                result.log_steps()
                 log.info("transform complete (%s)", result.mode)
         except BaseException as err:
             message = _message(err, settings)

@@ -20,6 +20,7 @@ import pyarrow as pa
 from evpipe import dates
 from evpipe.db import Connection, query
 from evpipe.detect import Detected, detect_profile
+from evpipe.dimensions import Dimensions
 from evpipe.errors import FileRefused
 from evpipe.load import discard, load_csv, quarantine, write_chunk_csv
 from evpipe.parse import ParsedChunk, parse_chunk
@@ -115,8 +116,10 @@ def save_manifest(
 @dataclass(frozen=True)
 class Options:
     """How files are read: a forced profile (else detected per file), the date layout of
-    detected-format timestamps, the zone of rows nothing else places, chunk size, settling."""
+    detected-format timestamps, the zone of rows nothing else places, chunk size, settling;
+    and where sessions get their dimension codes."""
 
+    dimensions: Dimensions
     profile: str | None = None
     date_format: str = "auto"
     default_zone: str | None = None
@@ -128,11 +131,10 @@ def ingest(
     conn: Connection,
     run: Run,
     input_dir: Path,
-    options: Options | None = None,
+    options: Options,
     progress: Progress | None = None,
 ) -> None:
     """Load every file; problems with single files are recorded in run.problems, not raised."""
-    options = options or Options()
     progress = progress or Progress(enabled=False)
     files, refused = discover(input_dir)
     run.counts["files_seen"] = len(files) + len(refused)
@@ -284,6 +286,9 @@ def _prepare(
                 kind = detect_date_kind(parsed, match, f.label)
         with run.stage("validate"):
             valid = validate(parsed, match, kind or "iso", options.default_zone)
+            if valid.table.num_rows:
+                codes = options.dimensions.codes(valid.table)
+                valid.table = valid.table.append_column("dim_id", codes)
             path = write_chunk_csv(valid.table)
         yield _Prepared(chunk, valid, parsed.table.num_rows + len(parsed.bad), kind, path)
 

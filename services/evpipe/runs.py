@@ -26,6 +26,7 @@ class Run:
     warnings: Counter[str] = field(default_factory=Counter)
     stages: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    transform: dict[str, Any] = field(default_factory=dict)  # per step: seconds, rows read/written
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -55,12 +56,13 @@ class Run:
         sets = ", ".join(f"{c} = %s" for c in COUNTERS)
         with conn.cursor() as cur:
             cur.execute(
-                f"UPDATE pipeline_runs SET {sets}, warnings_json = %s, stage_seconds_json = %s "
-                "WHERE run_id = %s",
+                f"UPDATE pipeline_runs SET {sets}, warnings_json = %s, stage_seconds_json = %s, "
+                "transform_json = %s WHERE run_id = %s",
                 (
                     *[self.counts[c] for c in COUNTERS],
                     json.dumps(dict(sorted(self.warnings.items()))),
                     json.dumps(self.stages),
+                    json.dumps(self.transform) if self.transform else None,
                     self.run_id,
                 ),
             )
