@@ -93,10 +93,11 @@ class Evpipe:
 
 
 def measure_large(
-    target: Target, work: Path, rows: int, seed: int, log_dir: Path
+    target: Target, work: Path, rows: int, seed: int, log_dir: Path, append_rows: int
 ) -> dict[str, Any]:
     """Step 7 at another size: a fresh database and file, `evpipe ingest`, then
-    `evpipe transform --full`; seconds and peak RSS of each."""
+    `evpipe transform --full`, then `evpipe run` after appending as many sessions as the
+    main size's small append (same new data, larger history); seconds and peak RSS of each."""
     from evpipe.generate import write_csv
 
     input_dir = work / f"incoming-{rows}"
@@ -110,6 +111,10 @@ def measure_large(
         out["rows_per_s"] = rows / out["seconds"]
         out["transform_full"] = _step(
             target, db, input_dir, log_dir, f"transform-full-{rows}", "transform", "--full"
+        )
+        write_csv(csv, append_rows, seed, append=True)
+        out["small_append_run"] = _step(
+            target, db, input_dir, log_dir, f"small-append-run-{rows}", "run"
         )
         return out
     finally:

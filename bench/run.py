@@ -160,7 +160,9 @@ def run(args: argparse.Namespace, server: Target, work: Path) -> dict[str, Any]:
     else:
         b.step(
             "ingest_large",
-            lambda: pipeline.measure_large(server, work, args.rows_large, args.seed, b.logs),
+            lambda: pipeline.measure_large(
+                server, work, args.rows_large, args.seed, b.logs, small_rows
+            ),
         )
     return {
         "meta": {

@@ -1,7 +1,10 @@
 -- prepares: raw_data
 -- Sessions without a dimension code (dim_id = 0: written by something other than `evpipe
 -- ingest`, which codes every session it loads) get one before the rollups group by it: new
--- segments and dimensions first, then the codes. Only the id range being folded is touched.
+-- segments and dimensions first, then the codes. Only the id range being folded is touched,
+-- and only if it holds such a session (the SELECT below).
+SELECT 1 FROM raw_data WHERE id > %(from_id)s AND id <= %(to_id)s AND dim_id = 0 LIMIT 1;
+
 INSERT IGNORE INTO segments (location, charger_type, user_type)
 SELECT DISTINCT COALESCE(charging_station_location, 'Unknown'), COALESCE(charger_type, 'Unknown'),
        COALESCE(user_type, 'Unknown')

@@ -6,7 +6,7 @@ they are computed from), so the rows of new sessions fold into what is there:
 - `-- mode: rollup` files aggregate raw_data rows with id in (from_id, to_id];
 - `-- mode: derived` files aggregate the rows of other built tables, named `{rows:TABLE}`;
 - `-- prepares: raw_data` files run first, on the same id range (they give sessions what the
-  rollups group by).
+  rollups group by); one that starts with a SELECT runs the rest only if that finds a row.
 
 A transform after a load runs every file over the *new* rows only: each writes its delta into
 `TABLE__delta` (derived files read the other tables' deltas), then every delta is added into
@@ -240,6 +240,18 @@ def _execute(conn: Connection, statements: list[str], params: dict[str, int]) ->
             cur.execute(statement, params if "%(" in statement else ())
 
 
+def _prepare(conn: Connection, params: dict[str, int]) -> None:
+    """The prepare files on the id range; each skipped if its leading SELECT finds nothing
+    (a scan is cheaper than three statements that would change nothing)."""
+    for tf in prepare_files():
+        statements = tf.statements({})
+        if statements and statements[0].lstrip().upper().startswith("SELECT"):
+            if not query(conn, statements[0], params):
+                continue
+            statements = statements[1:]
+        _execute(conn, statements, params)
+
+
 def _full(conn: Connection, files: list[TransformFile], to_id: int, meter: _Meter) -> None:
     """Every table rebuilt aside from all of raw_data, then all swapped in at once."""
     new = {tf.builds: f"{tf.builds}__new" for tf in files}
@@ -247,8 +259,7 @@ def _full(conn: Connection, files: list[TransformFile], to_id: int, meter: _Mete
     tables = {f"table:{t}": n for t, n in new.items()}
     params = {"from_id": 0, "to_id": to_id}
     with meter.step("dimension codes"):
-        for tf in prepare_files():
-            _execute(conn, tf.statements({}), params)
+        _prepare(conn, params)
         conn.commit()
     for tf in files:
         with meter.step(tf.builds):
@@ -301,8 +312,7 @@ def _incremental(
     params = {"from_id": rolled, "to_id": to_id}
     try:
         with meter.step("dimension codes"):
-            for tf in prepare_files():
-                _execute(conn, tf.statements({}), params)
+            _prepare(conn, params)
         for tf in files:
             with meter.step(tf.builds):
                 log.info("transform: folding new rows into %s", tf.builds)
