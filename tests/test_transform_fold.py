@@ -1,7 +1,8 @@
 """Issue 11: a transform after a load folds only the new sessions into every rollup, mart and
 dashboard cube, and what it leaves equals a full rebuild, row by row, in every table: after
-appends, late sessions, re-delivered and overlapping files, and a kill -9 in the middle of the
-fold's transaction. Real server, real `evpipe` in subprocesses."""
+appends, late sessions, re-delivered and overlapping files, a kill -9 in the middle of the
+fold's transaction, and the upgrade of a database from before the fold. Real server, real
+`evpipe` in subprocesses."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import shutil
 import signal
 import time
+from dataclasses import replace
 from typing import Any
 
 from evpipe.generate import write_csv
@@ -24,11 +26,22 @@ TABLES = tuple(tf.builds for tf in transform_files())
 BASE_ROWS = 20_000
 
 
-def snapshot(db: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table the transforms build, rows sorted by their text."""
+def snapshot(db: Any, *, codes: bool = True) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table the transforms build, rows sorted by their text; without the integer codes
+    (dim_id, seg_id: numbered in the order they were met) if not `codes`."""
     out = {}
     for t in TABLES:
-        rows = fetch(db, f"SELECT * FROM `{t}`")
+        columns = [
+            c
+            for (c,) in fetch(
+                db,
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                "DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+                (t,),
+            )
+            if codes or c not in ("dim_id", "seg_id")
+        ]
+        rows = fetch(db, f"SELECT {', '.join(f'`{c}`' for c in columns)} FROM `{t}`")
         out[t] = sorted(rows, key=lambda r: tuple(str(v) for v in r))
     return out
 
@@ -182,3 +195,58 @@ def test_kill9_in_the_middle_of_the_fold_leaves_nothing_half_done(settings, serv
     fold_equals_rebuild(settings, db)
     sessions = one(db, "SELECT COUNT(*) FROM raw_data")
     assert one(db, "SELECT SUM(sessions) FROM processed_daily_rollup") == sessions
+
+
+def test_a_database_from_before_the_fold_upgrades_to_the_same_tables(settings, server, db):
+    """A database whose schema and sessions predate issue 11 (migrations 001-004, sessions
+    without dimension codes, the old rollup tables): the next `evpipe run` migrates it, codes
+    every session and rebuilds every table, equal to a database loaded from scratch."""
+    from evpipe.db import split_statements
+    from evpipe.schema import migration_files
+
+    write_csv(settings.input_dir / "sessions.csv", 5_000, 14)
+    shutil.copy2(
+        ROOT / "tests/fixtures/exports/chargepoint/palo_alto.csv",
+        settings.input_dir / "palo_alto.csv",
+    )
+    run_ok(settings, "run")  # the reference, loaded by this version from scratch
+    fresh = snapshot(db, codes=False)
+
+    old = f"{settings.db_name}_old"
+    admin = server.admin()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{old}` CHARACTER SET utf8mb4")
+            cur.execute(f"USE `{old}`")
+            for path in migration_files():
+                if path.name[:3] <= "004":
+                    for statement in split_statements(path.read_text(encoding="utf-8")):
+                        cur.execute(statement)
+            cur.execute(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+                "AND TABLE_NAME = 'raw_data' ORDER BY ORDINAL_POSITION",
+                (old,),
+            )
+            columns = ", ".join(f"`{c}`" for (c,) in cur.fetchall())
+            assert "dim_id" not in columns
+            cur.execute(
+                f"INSERT INTO `{old}`.raw_data ({columns}) SELECT {columns} "
+                f"FROM `{settings.db_name}`.raw_data"
+            )
+            cur.execute("SHOW TABLES LIKE 'processed_hourly_rollup'")
+            assert cur.fetchall()  # the old layout
+        upgraded = replace(settings, db_name=old, input_dir=settings.input_dir.parent / "none")
+        upgraded.input_dir.mkdir()
+        run_ok(upgraded, "run")
+        conn = server.admin(old)
+        try:
+            assert one(conn, "SELECT COUNT(*) FROM raw_data WHERE dim_id = 0") == 0
+            assert transform_of(conn)["mode"] == "full"
+            assert_same(snapshot(conn, codes=False), fresh)
+            assert not fetch(conn, "SHOW TABLES LIKE 'processed_hourly%%'")
+        finally:
+            conn.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{old}`")
+        admin.close()
