@@ -250,3 +250,32 @@ def test_a_database_from_before_the_fold_upgrades_to_the_same_tables(settings, s
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{old}`")
         admin.close()
+
+
+def test_a_migration_killed_half_way_is_applied_again_by_the_next_run(settings, db):
+    """DDL commits statement by statement: a migration killed after its ALTER TABLE is not
+    recorded, and its re-run meets the column it already added. The next run must finish it
+    (and rebuild), not fail on 'duplicate column' forever."""
+    write_csv(settings.input_dir / "sessions.csv", 2_000, 15)
+    run_ok(settings, "run")
+    expected = snapshot(db)
+    # as if killed before recording 005 and 006: every statement of both has taken effect
+    db.cursor().execute("DELETE FROM schema_migrations WHERE version IN ('005', '006')")
+    run_ok(settings, "run")
+    versions = {v for (v,) in fetch(db, "SELECT version FROM schema_migrations")}
+    assert {"005", "006"} <= versions
+    assert transform_of(db)["mode"] == "full"  # 006 resets the watermark: everything rebuilt
+    assert_same(snapshot(db), expected)
+
+
+def test_a_delta_table_left_by_an_older_schema_does_not_break_the_fold(settings, db):
+    """A crash between a full rebuild's swap and its clean-up can leave a delta table made for
+    the tables before a migration; the fold makes its delta tables anew every time."""
+    path = settings.input_dir / "sessions.csv"
+    write_csv(path, 2_000, 16)
+    run_ok(settings, "run")
+    db.cursor().execute("CREATE TABLE processed_cost_efficiency__delta (charger_type INT)")
+    write_csv(path, 20, 16, append=True)
+    run_ok(settings, "run")
+    assert transform_of(db)["mode"] == "incremental"
+    fold_equals_rebuild(settings, db)

@@ -6,10 +6,22 @@ import logging
 import os
 from pathlib import Path
 
+import mysql.connector
+
 from evpipe.db import Connection, query, split_statements
 from evpipe.errors import EvpipeError
 
 log = logging.getLogger(__name__)
+
+# DDL commits statement by statement, so a migration interrupted half-way (a kill, a crash) has
+# some of its statements applied but is not recorded. Its re-run meets these errors where a
+# statement already took effect, and goes on.
+_ALREADY_DONE = {
+    1050: "the table exists",
+    1060: "the column exists",
+    1061: "the index exists",
+    1091: "nothing left to drop",
+}
 
 
 def db_dir() -> Path:
@@ -69,7 +81,13 @@ def _apply(conn: Connection) -> list[str]:
         log.info("applying schema migration %s", path.name)
         with conn.cursor() as cur:
             for statement in split_statements(path.read_text(encoding="utf-8")):
-                cur.execute(statement)
+                try:
+                    cur.execute(statement)
+                except mysql.connector.Error as err:
+                    if err.errno not in _ALREADY_DONE:
+                        raise
+                    log.info("%s: %s, already done: %s", path.name, _ALREADY_DONE[err.errno],
+                             statement.splitlines()[0][:80])  # fmt: skip
             cur.execute("INSERT IGNORE INTO schema_migrations (version) VALUES (%s)", (version,))
         conn.commit()
         applied.append(version)

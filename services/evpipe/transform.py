@@ -291,8 +291,7 @@ def _full(conn: Connection, files: list[TransformFile], to_id: int, meter: _Mete
         )
         for t in swapped:
             cur.execute(f"DROP TABLE `{t}__old`")
-            # a delta table keeps the definition it was made with; the next fold makes it anew
-            cur.execute(f"DROP TABLE IF EXISTS `{t}__delta`")
+            cur.execute(f"DROP TABLE IF EXISTS `{t}__delta`")  # the fold makes them anew
     conn.commit()
 
 
@@ -304,7 +303,9 @@ def _incremental(
     delta = {tf.builds: f"{tf.builds}__delta" for tf in files}
     with meter.step("prepare"), conn.cursor() as cur:
         for tf in files:  # DDL commits: done before the transaction starts
-            cur.execute(f"CREATE TABLE IF NOT EXISTS `{delta[tf.builds]}` LIKE `{tf.builds}`")
+            # made anew each time: one left by an older schema would not fit the table
+            cur.execute(f"DROP TABLE IF EXISTS `{delta[tf.builds]}`")
+            cur.execute(f"CREATE TABLE `{delta[tf.builds]}` LIKE `{tf.builds}`")
     folds = {tf.builds: _fold_statement(conn, tf) for tf in files}
     conn.commit()
     rows = {f"rows:{t}": d for t, d in delta.items()}
@@ -316,7 +317,6 @@ def _incremental(
         for tf in files:
             with meter.step(tf.builds):
                 log.info("transform: folding new rows into %s", tf.builds)
-                _execute(conn, [f"DELETE FROM `{delta[tf.builds]}`"], {})
                 _execute(conn, tf.statements({"target": delta[tf.builds], **rows}), params)
         for tf in files:
             with meter.step(tf.builds):
