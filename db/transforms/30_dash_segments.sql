@@ -3,8 +3,6 @@
 -- The dashboard's overview cube (see 003_dashboard.sql): days, then the seven '*' combinations
 -- of each day, then months, quarters and years by weekday. Reads only processed_daily_rollup
 -- (days grouped by segment code first); linear in its size.
--- Keeps these GROUP BYs in memory: the default 16 MB limit sends them to disk, ~5x slower.
-SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456;
 INSERT INTO {target} (
   location, charger_type, user_type, grain, period_start, day_of_week,
   sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,

@@ -4,8 +4,6 @@
 -- per day and segment (location, charger type, user type), one column per hour; then the seven
 -- '*' combinations of each day, then months by weekday. From raw_data (an id range), grouped by
 -- integers (day, hour, segment code) first.
--- Keeps these GROUP BYs in memory: the default 16 MB limit sends them to disk, ~5x slower.
-SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456;
 
 DROP TEMPORARY TABLE IF EXISTS tmp_hour_counts;
 

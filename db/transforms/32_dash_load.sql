@@ -10,8 +10,6 @@
 -- each range is read in order). Linear in the number of (session, hour) pieces; no per-row
 -- subquery and no per-row range planning. The pieces (about 3.7 per session) are grouped by
 -- (hour, segment code): small integer keys keep the GROUP BY in memory.
--- Keeps these GROUP BYs in memory: the default 16 MB limit sends them to disk, ~5x slower.
-SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456;
 
 DROP TEMPORARY TABLE IF EXISTS tmp_load_sessions;
 

@@ -3,8 +3,6 @@
 -- Stations cube (see 004_session_model.sql): months and weeks per station port, charger type
 -- and user type from processed_daily_rollup (grouped by dimension code first), the same for all
 -- charger and user types ('*', '*'), then quarters and years from the months.
--- Keeps these GROUP BYs in memory: the default 16 MB limit sends them to disk, ~5x slower.
-SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456;
 INSERT INTO {target} (
   charger_type, user_type, grain, period_start, location, charging_station_id, port_id,
   sessions, energy_kwh, energy_sessions, cost_usd, cost_sessions, cost_energy_kwh, duration_hours,
