@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from mysql.connector import errorcode
 
+from dashboard.routing import CHECK_S, Route, Router
 from evpipe.db import Connection, connect
 from evpipe.errors import ConfigError, DatabaseUnavailable, EvpipeError
 from evpipe.settings import Settings, load_dotenv_file
@@ -860,6 +861,28 @@ def fetch_health(conn: Connection, recent: int = 20) -> Health:
     )
 
 
+@dataclass(frozen=True)
+class Replication:
+    read_from: str  # "db-replica:3306" or "db (primary)"
+    on_replica: bool
+    lag_s: float | None  # replica only: seconds since the primary's last heartbeat arrived
+    notice: str | None  # e.g. the replica is down and the dashboard reads the primary
+
+
+def fetch_replica_lag(conn: Connection) -> float | None:
+    """Seconds between now and the primary's last heartbeat as seen here (db/replica); None
+    when the primary has never beaten."""
+    try:
+        rows = _rows(
+            conn,
+            "SELECT TIMESTAMPDIFF(MICROSECOND, beat_at, UTC_TIMESTAMP(6)) "
+            "FROM replication_heartbeat WHERE id = 1",
+        )
+    except mysql.connector.ProgrammingError:
+        return None
+    return max(0.0, float(rows[0][0]) / 1e6) if rows and rows[0][0] is not None else None
+
+
 # --------------------------------------------------------------------------------------------
 # the web app's access object: per-thread connections, error mapping, cache
 
@@ -913,12 +936,15 @@ class DashboardData:
     ttl: float = 300.0
     version_ttl: float = 2.0
     max_entries: int = 256
+    route_check_s: float = CHECK_S  # how often to re-check where to read (dashboard.routing)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _cache: _TTLCache = field(init=False, repr=False)
     _resolved: Settings | None = field(default=None, init=False, repr=False)
+    _router: Router = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._cache = _TTLCache(self.ttl, self.max_entries)
+        self._router = Router(self.resolved_settings, self.route_check_s)
 
     # -- plumbing
 
@@ -944,6 +970,7 @@ class DashboardData:
         self._resolved = None
         self.close()
         self._cache.clear()
+        self._router.reset()
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -955,20 +982,32 @@ class DashboardData:
             with contextlib.suppress(Exception):  # already broken: nothing to release
                 conn.close()
 
+    def read_route(self) -> Route:
+        """Where the dashboard reads now (a replica or the primary), with any notice."""
+        try:
+            return self._router.route()
+        except ConfigError as err:
+            raise DataUnavailable(f"The dashboard is not configured: {err}") from None
+
     def _connection(self) -> Connection:
         conn = getattr(self._local, "conn", None)
+        route = self.read_route()
+        if conn is not None and getattr(self._local, "route", None) is not route:
+            self.close()  # the route changed: read from where it points now
+            conn = None
         if conn is None:
-            settings = self.resolved_settings()
+            settings = route.settings
+            self._local.route = route
             try:
                 conn = connect(settings, retry=False)
                 conn.autocommit = True  # every query sees the latest committed data
                 with conn.cursor() as cur:
                     cur.execute("SET SESSION TRANSACTION READ ONLY")
-            except DatabaseUnavailable as err:
-                log.warning("dashboard: %s", err)
-                raise DatabaseDown(UNREACHABLE_MESSAGE) from None
-            except mysql.connector.Error as err:
+            except (DatabaseUnavailable, mysql.connector.Error) as err:
                 log.warning("dashboard: cannot open a database connection: %s", err)
+                if route.replica is not None:
+                    self._router.replica_failed(route)
+                    return self._connection()
                 raise DatabaseDown(UNREACHABLE_MESSAGE) from None
             self._local.conn = conn
         return conn
@@ -980,6 +1019,7 @@ class DashboardData:
             try:
                 return fn(conn, *args)
             except _CONNECTION_ERRORS as err:
+                self._router.replica_failed(self._local.route)
                 self.close()
                 if attempt == 2:
                     log.warning(
@@ -1059,6 +1099,12 @@ class DashboardData:
     def health(self) -> Health:
         v = self.runs_version()
         return self._cached(("health", v), lambda: self.run(fetch_health))
+
+    def replication(self) -> Replication:
+        """Where the dashboard reads and, on a replica, how far behind the primary it is."""
+        route = self.read_route()
+        lag = self.run(fetch_replica_lag) if route.replica else None
+        return Replication(route.label, route.replica is not None, lag, route.notice)
 
 
 #: The instance the web app uses (DB_* from the environment).

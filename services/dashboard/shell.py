@@ -10,7 +10,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
-from dashboard import data
+from dashboard import data, ui
 from dashboard.data import DataUnavailable, Options
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,18 @@ def _options() -> tuple[Options, str, str]:
     except Exception:
         log.exception("dashboard: reading the filter options failed")
         return Options(), UNAVAILABLE, UNAVAILABLE
+
+
+def read_notice(_n: Any = None) -> Any:
+    """The banner above every page when the dashboard cannot read where it should (a read
+    replica is down, so it reads the primary; or the primary is down, so it reads a replica)."""
+    try:
+        return ui.notice(data.source.read_route().notice, "error")
+    except DataUnavailable:
+        return None  # the pages say that the database is unreachable
+    except Exception:
+        log.exception("dashboard: checking where to read failed")
+        return None
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -136,6 +148,7 @@ def layout() -> html.Div:
             dcc.Store(id="data-version", data=version),
             dcc.Store(id="runs-version", data=runs_version),
             dcc.Interval(id="refresh-interval", interval=REFRESH_MS),
+            html.Div(read_notice(), id="read-notice", className="read-notice"),
             html.Main(dash.page_container, className="page"),
             html.Footer(
                 "Numbers come from the marts built by evpipe transform; averages are sums "
@@ -183,6 +196,11 @@ def refresh_filter_options(_version: Any = None) -> tuple[Any, ...]:
 
 
 def register() -> None:
+    callback(
+        Output("read-notice", "children"),
+        Input("refresh-interval", "n_intervals"),
+        prevent_initial_call=True,
+    )(read_notice)
     callback(
         Output("data-version", "data"),
         Output("runs-version", "data"),

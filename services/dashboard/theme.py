@@ -26,6 +26,9 @@ html, body { margin:0; background:var(--bg); color:var(--ink);
 .filter-label { font-size:11.5px; font-weight:600; color:var(--muted); text-transform:uppercase;
   letter-spacing:.5px; }
 .page { padding:22px 28px 8px; flex:1; width:100%; max-width:1480px; margin:0 auto; }
+.read-notice { padding:16px 28px 0; width:100%; max-width:1480px; margin:0 auto; }
+.read-notice:empty { display:none; }
+.read-notice .notice { margin:0; }
 .page-title { font-size:20px; font-weight:650; margin:0 0 14px; }
 .muted { color:var(--muted); font-size:13px; margin:0 0 10px; }
 .kpis { display:grid; grid-template-columns:repeat(5, minmax(0, 1fr)); gap:14px;

@@ -58,8 +58,11 @@ def is_unreachable(err: BaseException) -> bool:
     )
 
 
-def connect(settings: Settings, *, retry: bool = True, database: bool = True) -> Connection:
-    """Open a connection, retrying with exponential backoff for settings.connect_timeout_s."""
+def connect(
+    settings: Settings, *, retry: bool = True, database: bool = True, timeout_s: int = 10
+) -> Connection:
+    """Open a connection, retrying with exponential backoff for settings.connect_timeout_s;
+    timeout_s bounds each attempt."""
     deadline = time.monotonic() + (settings.connect_timeout_s if retry else 0)
     delay = 0.5
     while True:
@@ -73,7 +76,7 @@ def connect(settings: Settings, *, retry: bool = True, database: bool = True) ->
                 autocommit=False,
                 allow_local_infile=True,
                 charset="utf8mb4",
-                connection_timeout=10,
+                connection_timeout=timeout_s,
                 get_warnings=False,
             )
             with conn.cursor() as cur:

@@ -8,7 +8,7 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Output, callback, dash_table, html
+from dash import Input, Output, callback, dash_table, html
 
 from dashboard import data, figures, ui
 from dashboard.data import Health
@@ -85,8 +85,18 @@ def layout(**_query: Any) -> html.Div:
                         className="kpi",
                     )
                     for cid, label in FRESHNESS
+                ]
+                + [
+                    html.Div(
+                        [
+                            html.Div("Read from", className="kpi-label"),
+                            html.Div("–", id="health-read-from", className="kpi-value"),
+                            html.Div("", id="health-read-from-note", className="kpi-hint"),
+                        ],
+                        className="kpi",
+                    )
                 ],
-                className="kpis kpis-4",
+                className="kpis",
             ),
             ui.card(
                 html.H2("Recent runs", className="card-title"),
@@ -271,6 +281,21 @@ def update_health(_runs_version: Any = None) -> tuple[Any, ...]:
     return ui.guarded(build, _fallback, "pipeline health")
 
 
+def update_replication(_n: Any = None) -> tuple[str, str]:
+    """Callback body, on page load and every refresh: where the dashboard reads and, on a
+    replica, its lag behind the primary (the age of the primary's heartbeat there)."""
+    try:
+        r = data.source.replication()
+    except data.DataUnavailable:
+        return "–", "database not reachable"
+    if not r.on_replica:
+        return r.read_from, "replica not reachable" if r.notice else "no read replica"
+    if r.lag_s is None:
+        return r.read_from, "replica; lag unknown (no heartbeat from the primary yet)"
+    lag = f"{r.lag_s:.1f} s" if r.lag_s < 10 else ui.fmt_age(r.lag_s)
+    return r.read_from, f"replica, {lag} behind the primary"
+
+
 def register() -> None:
     dash.register_page(
         __name__,
@@ -292,3 +317,9 @@ def register() -> None:
         Output("health-formats-table", "data"),
         ui.RUNS_VERSION,
     )(update_health)
+    callback(
+        Output("health-read-from", "children"),
+        Output("health-read-from-note", "children"),
+        Input("refresh-interval", "n_intervals"),
+        ui.RUNS_VERSION,
+    )(update_replication)
