@@ -11,7 +11,7 @@ PYTEST_ARGS  ?=
 BENCH_ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down reload logs ps status test test-image test-unit test-e2e \
+.PHONY: help install up up-replica down reload logs ps status test test-image test-unit test-e2e \
         test-native bench bench-native lint lock clean backup
 
 help: ## List the targets
@@ -26,8 +26,12 @@ up: ## Build and start the stack (db, worker loads data/incoming once, dashboard
 	$(COMPOSE) up -d --build
 	@echo "dashboard: http://127.0.0.1:$${DASHBOARD_PORT:-8050}  (worker: make logs / make status)"
 
-down: ## Stop the stack (data is kept in the db volume)
-	$(COMPOSE) down
+up-replica: ## Like up, plus db-replica, a read replica the dashboard reads (docs/replica.md)
+	$(COMPOSE) --profile replica up -d --build
+	@echo "dashboard: http://127.0.0.1:$${DASHBOARD_PORT:-8050}  (reads db-replica once it is seeded)"
+
+down: ## Stop the stack, with the replica if any (data is kept in the volumes)
+	$(COMPOSE) --profile replica down
 
 reload: ## Re-run the worker against the running stack; loads only new data; exits with its code
 	$(COMPOSE) run --rm worker
@@ -91,7 +95,7 @@ lock: ## Re-resolve services/requirements*.lock from pyproject.toml (needs pytho
 	rm -rf .lockvenv
 
 clean: ## Stop the stack and delete its volumes (all loaded data) and test artifacts
-	$(COMPOSE) down -v --remove-orphans
+	$(COMPOSE) --profile replica down -v --remove-orphans
 	rm -rf artifacts
 
 backup: ## Dump the database with mysqldump to backups/evpipe-<timestamp>.sql

@@ -36,6 +36,14 @@ def _options() -> tuple[Options, str, str]:
         return Options(), UNAVAILABLE, UNAVAILABLE
 
 
+def read_from_text() -> str:
+    """Where the numbers come from, e.g. 'read from db-replica:3306' (the status tooltip)."""
+    try:
+        return f"read from {data.source.read_route().label}"
+    except DataUnavailable:
+        return ""
+
+
 def read_notice(_n: Any = None) -> Any:
     """The banner above every page when the dashboard cannot read where it should (a read
     replica is down, so it reads the primary; or the primary is down, so it reads a replica)."""
@@ -107,7 +115,12 @@ def layout() -> html.Div:
                         ],
                         className="nav",
                     ),
-                    html.Div(status_text(opts), id="data-status", className="data-status"),
+                    html.Div(
+                        status_text(opts),
+                        id="data-status",
+                        className="data-status",
+                        title=read_from_text(),
+                    ),
                 ],
                 className="topbar",
             ),

@@ -27,15 +27,16 @@ check() { # check "description" command...
 }
 now() { if [ -n "${EPOCHREALTIME:-}" ]; then echo "${EPOCHREALTIME/,/.}"; else date +%s; fi; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-compose() { docker compose "$@"; }
+compose_cmd=(docker compose)
+compose() { "${compose_cmd[@]}" "$@"; }
 
 cleanup() {
   local rc=$?
   if [ "$failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
     echo "--- last logs of $COMPOSE_PROJECT_NAME ---"
-    compose logs --no-color --tail=40 2>&1 | sed 's/^/    /'
+    compose --profile replica logs --no-color --tail=40 2>&1 | sed 's/^/    /'
   fi
-  compose down -v --remove-orphans --timeout 10 >/dev/null 2>&1
+  compose --profile replica down -v --remove-orphans --timeout 10 >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -67,14 +68,17 @@ wait_http_200() { # wait_http_200 PORT TIMEOUT_S
 
 # sql app|dashboard "statement" -> tab-separated rows, no header; exit code of the client.
 # Credentials come from the db container's own environment, so this follows any .env.
-sql() {
-  compose exec -T -e WHO="$1" -e Q="$2" db sh -c '
+sql() { sql_on db "$@"; }
+sql_on() { # sql_on SERVICE app|dashboard "statement": the same, on another database service
+  local service=$1; shift
+  compose exec -T -e WHO="$1" -e Q="$2" "$service" sh -c '
     if [ "$WHO" = dashboard ]; then u=$DASHBOARD_DB_USER p=$DASHBOARD_DB_PASSWORD
     else u=$MYSQL_USER p=$MYSQL_PASSWORD; fi
     client=$(command -v mysql || command -v mariadb)
     MYSQL_PWD=$p exec "$client" -h127.0.0.1 -u"$u" -N -B "$MYSQL_DATABASE" -e "$Q" 2>&1'
 }
 count() { sql app "SELECT COUNT(*) FROM $1" | tr -d '[:space:]'; }
+count_on() { sql_on "$1" app "SELECT COUNT(*) FROM $2" | tr -d '[:space:]'; }
 mart_sum() { sql app "SELECT COALESCE(SUM($2), 0) FROM $1" | tr -d '[:space:]'; }
 denied() { # denied "statement": the dashboard user must get an access-denied error
   local out
@@ -106,17 +110,18 @@ marts_match() { # every mart's session total equals raw_data's row count
   return $ok
 }
 
-new_export() { # new_export FILE ROWS: sessions in the input format, dated 2031 so they are new
+new_export() { # new_export FILE ROWS: new sessions (dated 2031, users named after FILE) in the
+               # input format of the sample data
   local file=$1 rows=$2 header i d col
   local -a cols line
   local -A v
-  header=$(head -n1 "$(ls "$EVPIPE_DATA_DIR"/*.csv | head -1)" | tr -d '\r')
+  header=$(head -n1 "$(ls "$EVPIPE_DATA_DIR"/*.csv | grep -v '/e2e_' | head -1)" | tr -d '\r')
   IFS=, read -r -a cols <<<"$header"
   echo "$header" >"$file"
   for i in $(seq 1 "$rows"); do
     d=$(printf '2031-03-%02d' "$i")
     v=(
-      ["User ID"]="E2E_User_$i" ["Vehicle Model"]="Nissan Leaf" ["Battery Capacity (kWh)"]=62.0
+      ["User ID"]="E2E_$(basename "$file" .csv)_$i" ["Vehicle Model"]="Nissan Leaf" ["Battery Capacity (kWh)"]=62.0
       ["Charging Station ID"]="Station_E2E" ["Charging Station Location"]="Houston"
       ["Charging Start Time"]="$d 08:00:00" ["Charging End Time"]="$d 09:30:00"
       ["Energy Consumed (kWh)"]=30.0 ["Charging Duration (hours)"]=1.5
@@ -267,6 +272,88 @@ compose run --rm -T -e DB_PASSWORD=wrong-password -e EVPIPE_CONNECT_TIMEOUT=5 wo
 rc=$?
 check "worker exits non-zero when it cannot log in (got $rc)" [ "$rc" -ne 0 ]
 check "dashboard still answers 200" [ "$(http_status "$DASHBOARD_PORT")" = 200 ]
+
+# --- 9. a read replica: docker compose --profile replica up (docs/replica.md) -----------------
+
+rcompose() { compose --profile replica "$@"; }
+layout() { http_get "$DASHBOARD_PORT" /_dash-layout; }
+grouped() { echo "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'; } # 12345 -> 12,345
+wait_for() { # wait_for SECONDS command...: true once the command succeeds
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do [ "$SECONDS" -lt "$deadline" ] || return 1; sleep 1; done
+}
+dashboard_reads() { # dashboard_reads WHERE SESSIONS: the status line's source and count
+  local page; page=$(layout)
+  grep -qF "\"title\":\"read from $1\"" <<<"$page" && grep -qF "$(grouped "$2") sessions" <<<"$page"
+}
+dashboard_says() { layout | grep -qF "$1"; }
+replica_caught_up() {
+  [ "$(count_on db-replica raw_data)" = "$(count raw_data)" ] &&
+    [ "$(sql_on db-replica app 'CHECKSUM TABLE raw_data')" = "$(sql app 'CHECKSUM TABLE raw_data')" ]
+}
+read_only_on_replica() { # read_only_on_replica app|dashboard: a write must be refused
+  local out; out=$(sql_on db-replica "$1" "INSERT INTO schema_migrations (version) VALUES ('e2e-r')")
+  grep -qiE "read-only|read only|ERROR 1290|denied|ERROR 1142" <<<"$out" ||
+    { echo "    got: ${out:-<no error>}"; return 1; }
+}
+
+t=$(now)
+check "--profile replica up: db-replica seeded from a primary holding $after sessions" \
+  rcompose up -d --wait db-replica
+echo "    replica seeded and healthy in $(elapsed "$t")s"
+check "replica holds the primary's rows (count and CHECKSUM TABLE)" replica_caught_up
+check "replica's marts hold the same sessions" bash -c '[ "$1" = "$2" ]' _ \
+  "$(sql_on db-replica app 'SELECT SUM(total_sessions) FROM processed_station_metrics')" \
+  "$(sql app 'SELECT SUM(total_sessions) FROM processed_station_metrics')"
+check "dashboard reads the replica (status: read from db-replica)" \
+  wait_for 30 dashboard_reads db-replica:3306 "$after"
+check "replica is read-only for the worker's user" read_only_on_replica app
+check "replica is read-only for the dashboard's user" read_only_on_replica dashboard
+lag=$(sql_on db-replica app "SELECT TIMESTAMPDIFF(SECOND, beat_at, UTC_TIMESTAMP()) FROM replication_heartbeat")
+check "primary's heartbeat reaches the replica (lag ${lag}s)" [ "${lag:-99}" -le 5 ] 2>/dev/null
+
+new_export "$EVPIPE_DATA_DIR/e2e_replica_1.csv" 4
+chmod 644 "$EVPIPE_DATA_DIR/e2e_replica_1.csv"
+check "make reload on the primary exits 0" make -s reload
+after=$((after + 4))
+check "the reload appears on the dashboard reading the replica ($after sessions)" \
+  wait_for 30 dashboard_reads db-replica:3306 "$after"
+
+check "kill db-replica" rcompose kill db-replica
+new_export "$EVPIPE_DATA_DIR/e2e_replica_2.csv" 5
+chmod 644 "$EVPIPE_DATA_DIR/e2e_replica_2.csv"
+check "make reload with the replica dead exits 0" make -s reload
+after=$((after + 5))
+check "dashboard answers 200 with the replica dead" [ "$(http_status "$DASHBOARD_PORT")" = 200 ]
+check "dashboard says the replica is not reachable" \
+  wait_for 30 dashboard_says "The read replica db-replica is not reachable"
+check "dashboard then shows the primary's data ($after sessions)" \
+  wait_for 30 dashboard_reads "db (primary)" "$after"
+
+t=$(now)
+check "restart db-replica" rcompose up -d --wait db-replica
+check "replica catches up with nothing lost" wait_for 60 replica_caught_up
+echo "    replica back and caught up in $(elapsed "$t")s"
+check "dashboard reads the replica again, notice gone" \
+  wait_for 30 dashboard_reads db-replica:3306 "$after"
+check "no notice once the replica is back" bash -c '! grep -qF "not reachable" <<<"$1"' _ "$(layout)"
+
+# the failover runbook (docs/replica.md): the primary dies, the replica is promoted
+check "stop the primary (db)" rcompose stop db
+check "dashboard keeps serving from the replica and says the primary is down" \
+  wait_for 30 dashboard_says "The primary database (db) is not reachable"
+check "promote db-replica (db/replica/promote.sh)" \
+  rcompose exec -T db-replica bash /evpipe-db/replica/promote.sh
+new_export "$EVPIPE_DATA_DIR/e2e_replica_3.csv" 6
+chmod 644 "$EVPIPE_DATA_DIR/e2e_replica_3.csv"
+check "worker loads into the promoted replica" \
+  env PRIMARY_DB_HOST=db-replica "${compose_cmd[@]}" run --rm --no-deps -T worker
+after=$((after + 6))
+check "the promoted replica holds every session ($after)" [ "$(count_on db-replica raw_data)" = "$after" ]
+check "dashboard pointed at the promoted replica" \
+  env PRIMARY_DB_HOST=db-replica "${compose_cmd[@]}" --profile replica up -d --no-deps dashboard
+check "dashboard shows the new data from the promoted server" \
+  wait_for "$HTTP_TIMEOUT" dashboard_reads "db-replica (primary)" "$after"
 
 echo "cold start: ${cold}s from 'up -d --build' (images built, empty volume) to dashboard HTTP 200;" \
      "worker finished after ${worker_done}s"
