@@ -120,7 +120,7 @@ def test_reads_the_replica_falls_back_when_it_dies_and_returns(primary, replica,
         )
     lag = src.replication().lag_s
     assert lag is not None and 4.0 <= lag < 30
-    where, note = health.update_replication()
+    where, note = health.update_replication(1, "runs-v")  # as Dash calls it: two inputs
     assert where == f"127.0.0.1:{proxy.port}" and note.startswith("replica, 4.")
 
     proxy.stop()  # the replica dies: its open connections drop, new ones are refused

@@ -281,7 +281,7 @@ def update_health(_runs_version: Any = None) -> tuple[Any, ...]:
     return ui.guarded(build, _fallback, "pipeline health")
 
 
-def update_replication(_n: Any = None) -> tuple[str, str]:
+def update_replication(_n: Any = None, _runs_version: Any = None) -> tuple[str, str]:
     """Callback body, on page load and every refresh: where the dashboard reads and, on a
     replica, its lag behind the primary (the age of the primary's heartbeat there)."""
     try:
