@@ -14,7 +14,10 @@ CREATE TEMPORARY TABLE tmp_hour_counts (
   sessions INT UNSIGNED NOT NULL,
   energy   DOUBLE NOT NULL,
   PRIMARY KEY (d, seg_id, h)
-) ENGINE=InnoDB
+) ENGINE=InnoDB;
+
+-- (CREATE, then INSERT … SELECT: TiDB has no CREATE TABLE … SELECT; docs/scale-out.md)
+INSERT INTO tmp_hour_counts (d, seg_id, h, sessions, energy)
 SELECT DATE(r.charging_start_time) AS d, dm.seg_id, HOUR(r.charging_start_time) AS h,
        COUNT(*) AS sessions, COALESCE(SUM(r.energy_consumed_kwh), 0) AS energy
 FROM raw_data r

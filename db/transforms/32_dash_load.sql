@@ -22,7 +22,10 @@ CREATE TEMPORARY TABLE tmp_load_sessions (
   seg_id  INT UNSIGNED    NOT NULL,
   id      BIGINT UNSIGNED NOT NULL,
   PRIMARY KEY (last_n, id)
-) ENGINE=InnoDB
+) ENGINE=InnoDB;
+
+-- (CREATE, then INSERT … SELECT: TiDB has no CREATE TABLE … SELECT; docs/scale-out.md)
+INSERT INTO tmp_load_sessions (start_s, end_s, first_s, last_n, energy, seg_id, id)
 SELECT r.start_s, r.end_s, r.start_s - MOD(r.start_s, 3600) AS first_s,
        GREATEST((r.end_s - (r.start_s - MOD(r.start_s, 3600)) - 1) DIV 3600, 0) AS last_n,
        r.energy, r.seg_id, r.id
@@ -43,7 +46,10 @@ CREATE TEMPORARY TABLE tmp_load_hours (
   h      TINYINT UNSIGNED NOT NULL,
   energy DOUBLE           NOT NULL,
   PRIMARY KEY (d, seg_id, h)
-) ENGINE=InnoDB
+) ENGINE=InnoDB;
+
+-- (CREATE, then INSERT … SELECT: TiDB has no CREATE TABLE … SELECT; docs/scale-out.md)
+INSERT INTO tmp_load_hours (d, seg_id, h, energy)
 SELECT DATE('2000-01-01' + INTERVAL a.bucket_s SECOND) AS d, a.seg_id,
        HOUR('2000-01-01' + INTERVAL a.bucket_s SECOND) AS h, a.energy
 FROM (
