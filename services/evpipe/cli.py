@@ -110,7 +110,7 @@ def _open(settings: Settings) -> tuple[Connection, list[str]]:
     from evpipe.schema import ensure_schema
 
     conn = connect(settings)
-    return conn, ensure_schema(conn)
+    return conn, ensure_schema(conn, settings=settings)
 
 
 def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int:
@@ -121,8 +121,11 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
     from evpipe.transform import run_transforms
 
     conn, migrated = _open(settings)
-    with _closing(conn), run_lock(conn, settings):
-        run = start_run(conn, command, str(settings.input_dir) if command != "transform" else None)
+    with _closing(conn), run_lock(conn, settings) as lease:
+        # every commit of the run's work checks first that the run lock is still ours (a table
+        # lease can be lost); the failure record below goes on the plain connection
+        work = lease.guard(conn)
+        run = start_run(work, command, str(settings.input_dir) if command != "transform" else None)
         try:
             if command in ("ingest", "run"):
                 log.info("run #%d: ingesting %s", run.run_id, settings.input_dir)
@@ -138,14 +141,14 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
                         settle_s=settings.settle_s,
                     )
                     try:
-                        ingest(conn, run, settings.input_dir, options, progress)
+                        ingest(work, run, settings.input_dir, options, progress)
                     finally:
                         dimensions.close()
             if command in ("transform", "run"):
                 with run.stage("transform"):
                     # a migration may add tables that only a full rebuild fills
                     result = run_transforms(
-                        conn, full=getattr(args, "full", False) or bool(migrated)
+                        work, full=getattr(args, "full", False) or bool(migrated)
                     )
                 run.transform = result.record()
                 result.log_steps()
@@ -155,7 +158,7 @@ def _pipeline(settings: Settings, command: str, args: argparse.Namespace) -> int
             _record_failure(conn, settings, run, message)
             raise
         status = "partial" if run.problems else "success"
-        finish_run(conn, run, status, "; ".join(run.problems) or None)
+        finish_run(work, run, status, "; ".join(run.problems) or None)
     c, w = run.counts, run.warnings
     log.info(
         "run #%d %s: files %d seen, %d loaded, %d unchanged/duplicate, %d refused; rows %d read, "

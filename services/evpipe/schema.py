@@ -8,8 +8,9 @@ from pathlib import Path
 
 import mysql.connector
 
-from evpipe.db import Connection, query, split_statements
+from evpipe.db import Connection, leased, query, split_statements
 from evpipe.errors import EvpipeError
+from evpipe.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,17 @@ def migration_files() -> list[Path]:
     return sorted((db_dir() / "init").glob("[0-9][0-9][0-9]_*.sql"))
 
 
-def ensure_schema(conn: Connection, wait_s: int = 600) -> list[str]:
+def ensure_schema(
+    conn: Connection, wait_s: int = 600, settings: Settings | None = None
+) -> list[str]:
     """Apply every migration not yet recorded in schema_migrations; return the versions applied.
 
     Two processes starting on a bare database would both apply the same migration (an ALTER
     TABLE is not idempotent): a named lock, held only while migrating, lets one do it and the
-    other find it done. `evpipe status` passes through it too, but never waits for a run."""
+    other find it done. `evpipe status` passes through it too, but never waits for a run.
+    With settings whose run_lock is "table", a lease row in run_locks replaces the named lock."""
+    if settings is not None and settings.run_lock == "table":
+        return _ensure_leased(conn, wait_s, settings) if _pending(conn) else []
     if _pending(conn):
         name = f"evpipe.schema.{conn.database}"[:64]
         got = query(conn, "SELECT GET_LOCK(%s, %s)", (name, wait_s))[0][0]
@@ -58,11 +64,33 @@ def ensure_schema(conn: Connection, wait_s: int = 600) -> list[str]:
     return []
 
 
-def _pending(conn: Connection) -> bool:
+def _ensure_leased(conn: Connection, wait_s: int, settings: Settings) -> list[str]:
+    if not _has_table(conn, "run_locks"):
+        # A bare database, or one from before migration 008: there is no table to hold a lease
+        # in yet, and GET_LOCK is what this mode avoids (it is not cluster-wide). So these
+        # migrations run without a lock: every migration is written to be re-run (CREATE TABLE
+        # IF NOT EXISTS, INSERT IGNORE, and _apply goes past "already exists" / "nothing to
+        # drop"), so processes migrating at once all end with the same schema. What remains is
+        # a race on that one start: a process re-running a migration that drops and re-creates
+        # a table (006) can empty it under another that has already moved on; such migrations
+        # end by resetting the transform watermark, so the next transform rebuilds it in full.
+        return _apply(conn)
+    name = f"evpipe.schema.{conn.database}"[:64]
+    with leased(
+        settings, name, wait_s, "another evpipe is upgrading the schema", EvpipeError
+    ) as lease:
+        return _apply(lease.guard(conn))
+
+
+def _has_table(conn: Connection, table: str) -> bool:
     with conn.cursor() as cur:
-        cur.execute("SHOW TABLES LIKE 'schema_migrations'")
-        if not cur.fetchall():
-            return True
+        cur.execute("SHOW TABLES LIKE %s", (table,))
+        return bool(cur.fetchall())
+
+
+def _pending(conn: Connection) -> bool:
+    if not _has_table(conn, "schema_migrations"):
+        return True
     done = {r[0] for r in query(conn, "SELECT version FROM schema_migrations")}
     conn.commit()
     return any(p.name.split("_", 1)[0] not in done for p in migration_files())

@@ -10,6 +10,14 @@ from pathlib import Path
 from evpipe.errors import ConfigError
 
 DATE_FORMAT_CHOICES = ("auto", "iso", "dayfirst", "monthfirst")
+RUN_LOCK_CHOICES = ("named", "table")
+# A chunk of N CSV bytes writes more than N bytes to the engine: the row itself, its entries in
+# raw_data's primary and unique keys, quarantined rows, the manifest and run-record updates, and
+# an engine counts all of them against its limit (TiDB each key-value pair, Galera and Group
+# Replication the full row images of the write set). Three times the CSV size covers that with
+# room to spare, so EVPIPE_TXN_MAX_BYTES caps chunks at a third of itself.
+TXN_OVERHEAD_FACTOR = 3
+TXN_MAX_BYTES_MIN = 1 << 20  # below this a chunk holds a few thousand rows: commits dominate
 
 
 def load_dotenv_file(path: Path = Path(".env")) -> None:
@@ -76,11 +84,18 @@ class Settings:
     chunk_bytes_override: int = 0  # EVPIPE_CHUNK_BYTES, for tests that want many small commits
     profile: str | None = None  # EVPIPE_PROFILE: read every file with this profile
     timezone: str | None = None  # EVPIPE_TIMEZONE: zone of local times no profile or row places
+    run_lock: str = "named"  # EVPIPE_RUN_LOCK: GET_LOCK, or a lease row in run_locks
+    run_lock_lease_s: int = 60  # EVPIPE_RUN_LOCK_LEASE: how long a table lease lasts unrenewed
+    txn_max_bytes: int = 0  # EVPIPE_TXN_MAX_BYTES: cap on what one ingest transaction writes
 
     @property
     def chunk_bytes(self) -> int:
-        """Bytes per chunk: rows of this format are about 160 bytes."""
-        return self.chunk_bytes_override or max(self.chunk_rows * 160, 1 << 16)
+        """Bytes per chunk: rows of this format are about 160 bytes. EVPIPE_TXN_MAX_BYTES caps
+        it (EVPIPE_CHUNK_BYTES included): an engine's transaction size limit is a hard error."""
+        wanted = self.chunk_bytes_override or max(self.chunk_rows * 160, 1 << 16)
+        if self.txn_max_bytes:
+            return min(wanted, self.txn_max_bytes // TXN_OVERHEAD_FACTOR)
+        return wanted
 
     @property
     def where(self) -> str:
@@ -109,6 +124,11 @@ class Settings:
                 f"EVPIPE_DATE_FORMAT must be one of {', '.join(DATE_FORMAT_CHOICES)}, "
                 f"got {date_format!r}"
             )
+        run_lock = env.get("EVPIPE_RUN_LOCK", "").strip().lower() or "named"
+        if run_lock not in RUN_LOCK_CHOICES:
+            raise ConfigError(
+                f"EVPIPE_RUN_LOCK must be named or table, got {env['EVPIPE_RUN_LOCK']!r}"
+            )
         return cls(
             profile=check_profile(env.get("EVPIPE_PROFILE", ""), "EVPIPE_PROFILE"),
             timezone=check_timezone(env.get("EVPIPE_TIMEZONE", ""), "EVPIPE_TIMEZONE"),
@@ -124,4 +144,18 @@ class Settings:
             connect_timeout_s=_int(env, "EVPIPE_CONNECT_TIMEOUT", 60),
             settle_s=_int(env, "EVPIPE_SETTLE_SECONDS", 10),
             chunk_bytes_override=_int(env, "EVPIPE_CHUNK_BYTES", 0),
+            run_lock=run_lock,
+            # renewed every lease/3 s: below 3 s that is more often than once a second
+            run_lock_lease_s=_int(env, "EVPIPE_RUN_LOCK_LEASE", 60, minimum=3),
+            txn_max_bytes=_txn_max_bytes(env),
         )
+
+
+def _txn_max_bytes(env: Mapping[str, str]) -> int:
+    value = _int(env, "EVPIPE_TXN_MAX_BYTES", 0)
+    if 0 < value < TXN_MAX_BYTES_MIN:
+        raise ConfigError(
+            f"EVPIPE_TXN_MAX_BYTES must be 0 (no cap) or at least {TXN_MAX_BYTES_MIN} (1 MiB), "
+            f"got {value}"
+        )
+    return value
