@@ -5,4 +5,4 @@
 CREATE EVENT IF NOT EXISTS replication_heartbeat_beat
     ON SCHEDULE EVERY 1 SECOND
     DO INSERT INTO replication_heartbeat (id, beat_at) VALUES (1, UTC_TIMESTAMP(6))
-       ON DUPLICATE KEY UPDATE beat_at = VALUES(beat_at);
+       ON DUPLICATE KEY UPDATE beat_at = UTC_TIMESTAMP(6);
