@@ -101,6 +101,8 @@ clean: ## Stop the stack and delete its volumes (all loaded data) and test artif
 backup: ## Dump the database with mysqldump to backups/evpipe-<timestamp>.sql
 	@mkdir -p backups
 	@f=backups/evpipe-$$(date +%Y%m%d-%H%M%S).sql; \
-	$(COMPOSE) exec -T db sh -c 'exec "$$(command -v mysqldump || command -v mariadb-dump)" \
-	  -uroot -p"$$MYSQL_ROOT_PASSWORD" --single-transaction --databases "$$MYSQL_DATABASE"' > $$f \
+	$(COMPOSE) exec -T db sh -c 'd=$$(command -v mysqldump || command -v mariadb-dump); \
+	  gtid=--set-gtid-purged=OFF; "$$d" --version | grep -qi mariadb && gtid=; \
+	  export MYSQL_PWD="$$MYSQL_ROOT_PASSWORD"; exec "$$d" -uroot $$gtid --single-transaction \
+	  --databases "$$MYSQL_DATABASE"' > $$f \
 	  && echo "wrote $$f" || { rm -f $$f; exit 1; }

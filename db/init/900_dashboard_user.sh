@@ -13,8 +13,11 @@ grant_db=$(printf '%s' "${MYSQL_DATABASE}" | sed -e 's/[_%]/\\&/g' -e 's/`/``/g'
 dash_user=$(sql_string "${DASHBOARD_DB_USER}")
 dash_password=$(sql_string "${DASHBOARD_DB_PASSWORD}")
 client=$(command -v mysql || command -v mariadb)
-"$client" --protocol=socket --socket="${SOCKET:-/var/run/mysqld/mysqld.sock}" \
-  -uroot --password="${MYSQL_ROOT_PASSWORD:-}" <<SQL
+# MYSQL_PWD: no password on the command line (ps). Not in the binary log either: MariaDB would
+# write the password there as typed, and replicas create their own users (db/replica).
+MYSQL_PWD="${MYSQL_ROOT_PASSWORD:-}" "$client" --protocol=socket \
+  --socket="${SOCKET:-/var/run/mysqld/mysqld.sock}" -uroot <<SQL
+SET SESSION sql_log_bin = 0;
 CREATE USER IF NOT EXISTS '${dash_user}'@'%' IDENTIFIED BY '${dash_password}';
 GRANT SELECT ON \`${grant_db}\`.* TO '${dash_user}'@'%';
 FLUSH PRIVILEGES;
