@@ -2,7 +2,7 @@
 back to it by itself. Two real servers: the test server is the primary, a second private
 server (behind a TCP proxy, to take it down and bring it back) holds the replica's copy, with
 one session more than the primary so that every number shows which one was read. Replication
-itself is tested end to end with the stack's images (tests/e2e/test_replica.sh)."""
+itself is tested end to end with the stack's images (tests/e2e/test_stack.sh, section 9)."""
 
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ def replica(primary: Settings, second_server: Server) -> Iterator[tuple[Settings
     on_replica = replace(primary, db_host=second_server.host, db_port=second_server.port)
     seed_known(on_replica)
     add_sessions_and_transform(on_replica, [LATE], run_id=3)
+    heartbeat(on_replica, seconds_ago=0)  # what the primary's heartbeat event keeps current
     proxy = TcpProxy(second_server.host, second_server.port)
     proxy.start()
     try:
@@ -81,6 +82,15 @@ def register(db, host: str, port: int) -> None:
             "INSERT INTO read_replicas (host, port, registered_at) "
             "VALUES (%s, %s, UTC_TIMESTAMP())",
             (host, port),
+        )
+
+
+def heartbeat(s: Settings, seconds_ago: int) -> None:
+    with second_admin(s) as cur:
+        cur.execute(
+            "REPLACE INTO replication_heartbeat (id, beat_at) "
+            "VALUES (1, UTC_TIMESTAMP(6) - INTERVAL %s SECOND)",
+            (seconds_ago,),
         )
 
 
@@ -113,11 +123,7 @@ def test_reads_the_replica_falls_back_when_it_dies_and_returns(primary, replica,
     assert src.read_route().replica == f"127.0.0.1:{proxy.port}"
     assert src.read_route().notice is None and shell.read_notice() is None
 
-    with second_admin(on_replica) as cur:  # the primary's heartbeat, 4 s old on the replica
-        cur.execute(
-            "INSERT INTO replication_heartbeat (id, beat_at) "
-            "VALUES (1, UTC_TIMESTAMP(6) - INTERVAL 4 SECOND)"
-        )
+    heartbeat(on_replica, seconds_ago=4)  # the primary's last beat arrived 4 s ago
     lag = src.replication().lag_s
     assert lag is not None and 4.0 <= lag < 30
     where, note = health.update_replication(1, "runs-v")  # as Dash calls it: two inputs
@@ -177,3 +183,20 @@ class second_admin:
     def __exit__(self, *exc):
         self.cur.close()
         self.conn.close()
+
+
+def test_a_replica_far_behind_is_not_read(primary, replica, db, monkeypatch):
+    on_replica, proxy = replica
+    register(db, "127.0.0.1", proxy.port)
+    src = source(monkeypatch, primary, route_check_s=0)
+    assert sessions(src) == TOTAL_SESSIONS + 1
+    first = src.read_route()
+    assert src.read_route() is first  # nothing changed: same route, connections kept
+
+    heartbeat(on_replica, seconds_ago=300)  # replication stalled five minutes ago
+    assert sessions(src) == TOTAL_SESSIONS  # the primary's current data instead
+    notice = src.read_route().notice or ""
+    assert "127.0.0.1 is 300 s behind the primary" in notice, notice
+
+    heartbeat(on_replica, seconds_ago=0)  # caught up
+    assert sessions(src) == TOTAL_SESSIONS + 1 and src.read_route().notice is None

@@ -995,22 +995,25 @@ class DashboardData:
         if conn is not None and getattr(self._local, "route", None) is not route:
             self.close()  # the route changed: read from where it points now
             conn = None
-        if conn is None:
-            settings = route.settings
+        if conn is not None:
+            return conn
+        for _attempt in (1, 2):  # a replica that fails here: once more, on the primary
             self._local.route = route
             try:
-                conn = connect(settings, retry=False)
+                conn = connect(route.settings, retry=False)
                 conn.autocommit = True  # every query sees the latest committed data
                 with conn.cursor() as cur:
                     cur.execute("SET SESSION TRANSACTION READ ONLY")
             except (DatabaseUnavailable, mysql.connector.Error) as err:
                 log.warning("dashboard: cannot open a database connection: %s", err)
-                if route.replica is not None:
-                    self._router.replica_failed(route)
-                    return self._connection()
-                raise DatabaseDown(UNREACHABLE_MESSAGE) from None
+                if route.replica is None:
+                    break
+                self._router.replica_failed(route)
+                route = self.read_route()
+                continue
             self._local.conn = conn
-        return conn
+            return conn
+        raise DatabaseDown(UNREACHABLE_MESSAGE)
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """fn(connection, *args), retried once on a fresh connection if the old one broke."""
@@ -1102,9 +1105,10 @@ class DashboardData:
 
     def replication(self) -> Replication:
         """Where the dashboard reads and, on a replica, how far behind the primary it is."""
-        route = self.read_route()
-        lag = self.run(fetch_replica_lag) if route.replica else None
-        return Replication(route.label, route.replica is not None, lag, route.notice)
+        lag = self.run(fetch_replica_lag)
+        route: Route = self._local.route  # where run() read, even if it had to fall back
+        on_replica = route.replica is not None
+        return Replication(route.label, on_replica, lag if on_replica else None, route.notice)
 
 
 #: The instance the web app uses (DB_* from the environment).

@@ -25,7 +25,12 @@ from evpipe.settings import Settings
 log = logging.getLogger(__name__)
 
 CHECK_S = 10.0  # how often the route is re-checked (per dashboard process)
-PROBE_TIMEOUT_S = 2  # a replica that does not answer within this is treated as down
+PROBE_TIMEOUT_S = 2  # a server that does not answer within this is treated as down
+MAX_LAG_S = 60.0  # a replica further behind the primary than this is not read
+LAG_SQL = (
+    "SELECT TIMESTAMPDIFF(MICROSECOND, beat_at, UTC_TIMESTAMP(6)) / 1e6 "
+    "FROM replication_heartbeat WHERE id = 1"
+)
 
 
 @dataclass(frozen=True)
@@ -48,23 +53,26 @@ def registered_replicas(conn: Connection) -> list[tuple[str, int]]:
     return [(str(h), int(p)) for h, p in rows]
 
 
-def replica_down_notice(replicas: list[tuple[str, int]], primary: Settings) -> str:
-    names = ", ".join(h for h, _ in replicas)
-    one = len(replicas) == 1
+def replica_down_notice(problems: list[str], primary: Settings) -> str:
+    """problems: e.g. ['db-replica is not reachable'] -> the banner every page shows."""
     return (
-        f"The read replica{'' if one else 's'} {names} {'is' if one else 'are'} not reachable; "
-        f"the dashboard reads the primary database ({primary.db_host}) until "
-        f"{'it is' if one else 'one is'} back. Data is current."
+        f"The read replica {'; '.join(problems)}; the dashboard reads the primary database "
+        f"({primary.db_host}) until {'it is' if len(problems) == 1 else 'one is'} back and up "
+        "to date. The numbers shown are current."
     )
 
 
-def _probe(settings: Settings, sql: str = "SELECT 1") -> list[tuple[object, ...]]:
+def _lag(settings: Settings) -> float | None:
+    """Seconds the server is behind the primary's heartbeat; None without one (not seeded)."""
     conn = connect(settings, retry=False, timeout_s=PROBE_TIMEOUT_S)
     try:
-        return query(conn, sql)
+        rows = query(conn, LAG_SQL)
+    except mysql.connector.ProgrammingError:
+        return None
     finally:
         with contextlib.suppress(Exception):
             conn.close()
+    return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 class Router:
@@ -89,8 +97,11 @@ class Router:
             return current
         try:
             if self._route is current or self._route is None:
-                self._route = self._check()
+                new = self._check()
+                # the same route keeps its identity: threads keep their connections
+                self._route = current if new == current else new
                 self._checked_at = time.monotonic()
+            assert self._route is not None
             return self._route
         finally:
             self._lock.release()
@@ -102,7 +113,8 @@ class Router:
         with self._lock:
             if self._route is route:
                 primary = self._primary()
-                self._route = Route(primary, None, replica_down_notice(self._known, primary))
+                lost = [f"{h} is not reachable" for h, _ in self._known]
+                self._route = Route(primary, None, replica_down_notice(lost, primary))
                 self._checked_at = time.monotonic()
 
     def reset(self) -> None:
@@ -114,7 +126,7 @@ class Router:
         primary = self._primary()
         primary_down: str | None = None
         try:
-            conn = connect(primary, retry=False)
+            conn = connect(primary, retry=False, timeout_s=PROBE_TIMEOUT_S)
             try:
                 self._known = registered_replicas(conn)
             finally:
@@ -122,20 +134,29 @@ class Router:
                     conn.close()
         except (DatabaseUnavailable, mysql.connector.Error) as err:
             primary_down = str(err)
+        problems: list[str] = []
         for host, port in self._known:
             candidate = dataclasses.replace(primary, db_host=host, db_port=port)
             try:
-                _probe(candidate)
+                lag = _lag(candidate)
             except (DatabaseUnavailable, mysql.connector.Error) as err:
                 log.warning("dashboard: read replica %s:%s not reachable: %s", host, port, err)
+                problems.append(f"{host} is not reachable")
                 continue
-            notice = None
-            if primary_down:
-                notice = (
-                    f"The primary database ({primary.db_host}) is not reachable; the dashboard "
-                    f"shows the read replica {host}, which may miss the newest data."
-                )
-            return Route(candidate, f"{host}:{port}", notice)
-        if primary_down or not self._known:
+            if primary_down:  # any copy beats none; say how old it may be
+                return Route(candidate, f"{host}:{port}", primary_down_notice(primary, host))
+            if lag is None or lag > MAX_LAG_S:
+                behind = "has no heartbeat from" if lag is None else f"is {lag:.0f} s behind"
+                problems.append(f"{host} {behind} the primary")
+                continue
+            return Route(candidate, f"{host}:{port}")
+        if primary_down or not problems:
             return Route(primary)  # the caller's connection attempt reports a dead primary
-        return Route(primary, None, replica_down_notice(self._known, primary))
+        return Route(primary, None, replica_down_notice(problems, primary))
+
+
+def primary_down_notice(primary: Settings, replica: str) -> str:
+    return (
+        f"The primary database ({primary.db_host}) is not reachable; the dashboard shows the "
+        f"read replica {replica}, which may miss the newest data."
+    )
