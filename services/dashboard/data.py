@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from mysql.connector import errorcode
 
-from dashboard.routing import CHECK_S, Route, Router
+from dashboard.routing import CHECK_S, Route, Router, heartbeat_lag
 from evpipe.db import Connection, connect
 from evpipe.errors import ConfigError, DatabaseUnavailable, EvpipeError
 from evpipe.settings import Settings, load_dotenv_file
@@ -869,20 +869,6 @@ class Replication:
     notice: str | None  # e.g. the replica is down and the dashboard reads the primary
 
 
-def fetch_replica_lag(conn: Connection) -> float | None:
-    """Seconds between now and the primary's last heartbeat as seen here (db/replica); None
-    when the primary has never beaten."""
-    try:
-        rows = _rows(
-            conn,
-            "SELECT TIMESTAMPDIFF(MICROSECOND, beat_at, UTC_TIMESTAMP(6)) "
-            "FROM replication_heartbeat WHERE id = 1",
-        )
-    except mysql.connector.ProgrammingError:
-        return None
-    return max(0.0, float(rows[0][0]) / 1e6) if rows and rows[0][0] is not None else None
-
-
 # --------------------------------------------------------------------------------------------
 # the web app's access object: per-thread connections, error mapping, cache
 
@@ -1105,7 +1091,7 @@ class DashboardData:
 
     def replication(self) -> Replication:
         """Where the dashboard reads and, on a replica, how far behind the primary it is."""
-        lag = self.run(fetch_replica_lag)
+        lag = self.run(heartbeat_lag)
         route: Route = self._local.route  # where run() read, even if it had to fall back
         on_replica = route.replica is not None
         return Replication(route.label, on_replica, lag if on_replica else None, route.notice)

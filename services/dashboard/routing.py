@@ -62,17 +62,23 @@ def replica_down_notice(problems: list[str], primary: Settings) -> str:
     )
 
 
-def _lag(settings: Settings) -> float | None:
-    """Seconds the server is behind the primary's heartbeat; None without one (not seeded)."""
-    conn = connect(settings, retry=False, timeout_s=PROBE_TIMEOUT_S)
+def heartbeat_lag(conn: Connection) -> float | None:
+    """Seconds between now and the primary's last heartbeat as seen on this server
+    (db/replica/heartbeat.sql); None without one (not seeded, or a schema before 007)."""
     try:
         rows = query(conn, LAG_SQL)
     except mysql.connector.ProgrammingError:
         return None
+    return max(0.0, float(rows[0][0])) if rows and rows[0][0] is not None else None
+
+
+def _lag(settings: Settings) -> float | None:
+    conn = connect(settings, retry=False, timeout_s=PROBE_TIMEOUT_S)
+    try:
+        return heartbeat_lag(conn)
     finally:
         with contextlib.suppress(Exception):
             conn.close()
-    return float(rows[0][0]) if rows and rows[0][0] is not None else None
 
 
 class Router:
